@@ -1,0 +1,66 @@
+import Storage
+import TradingDomain
+
+/// The append-only JSONL audit: one line per decision (intent, risk verdict, venue answer, fill,
+/// mode change, recovery step), each with a timestamp and the ids a human needs to follow an order.
+final class AuditTrail {
+    private let log: AppendLog?
+
+    init(path: String?) throws(StorageError) {
+        log = try path.map { (path) throws(StorageError) in try AppendLog(path: path) }
+    }
+
+    func record(_ kind: String, _ fields: [(String, String)]) {
+        guard let log else { return }
+        var line = "{\"ts_ns\":\(WallClock.nowUnixNanos()),\"event\":\"\(Self.escape(kind))\""
+        for (key, value) in fields {
+            line += ",\"\(Self.escape(key))\":\"\(Self.escape(value))\""
+        }
+        line += "}"
+        // The ledger is the source of truth; an audit write failure is reported but never blocks trading.
+        do { try log.append(line) } catch { FileHandleStderr.write("audit write failed: \(error)\n") }
+    }
+
+    func order(_ kind: String, _ order: OrderRecord, extra: [(String, String)] = []) {
+        record(
+            kind,
+            [
+                ("client_order_id", order.clientOrderID), ("venue_order_id", order.venueOrderID),
+                ("symbol", order.instrument.description), ("side", order.side.rawValue), ("type", order.type.rawValue),
+                ("quantity", order.quantity.description), ("limit_price", order.limitPrice.description),
+                ("status", order.status.rawValue), ("filled", order.filledQuantity.description),
+                ("model", order.model),
+            ] + (order.rejectReason.isEmpty ? [] : [("reason", order.rejectReason), ("message", order.rejectMessage)])
+                + extra)
+    }
+
+    static func escape(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+}
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+enum FileHandleStderr {
+    static func write(_ text: String) {
+        var text = text
+        text.withUTF8 { buffer in _ = Glibc.write(2, buffer.baseAddress, buffer.count) }
+    }
+}

@@ -1,0 +1,206 @@
+import Logging
+import Storage
+import TradingDomain
+
+extension Engine {
+    /// Places one order at most once per client order id, ever.
+    ///
+    /// A known id returns the existing order (`duplicate`), or ALREADY_EXISTS if the request is
+    /// different. A risk refusal is a REJECTED order, recorded so that a retry gets the same answer.
+    /// Otherwise the intent is made durable before the venue call, and the outcome (ack, fills) is
+    /// durable before this returns.
+    public func submit(_ command: SubmitCommand) async throws(EngineError) -> SubmitOutcome {
+        try validate(command)
+        if let existing = try order(command.clientOrderID) {
+            guard command.matches(existing) else {
+                throw EngineError(
+                    .alreadyExists,
+                    "client order id '\(command.clientOrderID)' is already used by a different order")
+            }
+            return SubmitOutcome(order: existing, duplicate: true)
+        }
+        let now = WallClock.nowUnixNanos()
+        let quote = venue.quote(command.instrument)
+        let limits = rails.limits.symbols[command.instrument]
+        var quantity = command.quantity
+        var verdict = RiskRails.Verdict.accept
+        if command.quoteQuantity.isPositive {
+            // Size by notional at the price the order would take, rounded down to the lot.
+            if let price = command.type == .limit ? command.limitPrice : quote?.touch(for: command.side),
+                price.isPositive, let raw = command.quoteQuantity.divided(by: price, rounding: .towardZero)
+            {
+                quantity = raw.rounded(toMultipleOf: limits?.lotSize ?? Fixed(units: 1), rule: .towardZero)
+                if quantity.isZero {
+                    verdict = .reject(.quantityBelowLot, "\(command.quoteQuantity) buys less than one lot at \(price)")
+                }
+            } else {
+                verdict = .reject(.noMarketPrice, "no market price for \(command.instrument) to size the order")
+            }
+        }
+        var order = OrderRecord(
+            clientOrderID: command.clientOrderID, instrument: command.instrument, side: command.side, type: command.type,
+            timeInForce: command.effectiveTimeInForce, limitPrice: command.limitPrice,
+            quoteQuantity: command.quoteQuantity, progress: OrderProgress(quantity: quantity), model: command.model,
+            strategy: command.strategy, createdUnixNanos: now, updatedUnixNanos: now)
+        if verdict == .accept {
+            let openSameSide = open.values.reduce(Fixed.zero) { sum, other in
+                other.instrument == command.instrument && other.side == command.side ? sum + other.progress.remainingQuantity : sum
+            }
+            verdict = rails.check(
+                instrument: command.instrument, side: command.side, quantity: quantity,
+                context: RiskRails.Context(
+                    mode: mode, position: portfolio.position(command.instrument), openSameSide: openSameSide,
+                    price: command.type == .limit ? command.limitPrice : quote?.touch(for: command.side)))
+        }
+        if case .reject(let reason, let message) = verdict {
+            order.reject(reason: reason.rawValue, message: message, at: now)
+            try write { () throws(StorageError) in try ledger.upsert(order) }
+            audit.order("order_denied", order)
+            pendingEvents.append(.order(order))
+            pendingEvents.append(
+                .risk(
+                    RiskNotice(
+                        kind: "ORDER_DENIED", reason: reason.rawValue, message: message, instrument: order.instrument,
+                        clientOrderID: order.clientOrderID, model: order.model)))
+            try commitAndPublish()
+            observer.orderRejected(model: order.model, reason: reason.rawValue)
+            return SubmitOutcome(order: order, duplicate: false)
+        }
+
+        // Write-ahead intent. For a remote venue it is committed before the request leaves, so a
+        // crash at any later instant leaves a row that recovery resolves by asking the venue.
+        try write { () throws(StorageError) in try ledger.upsert(order) }
+        open[order.clientOrderID] = order
+        audit.order("order_intent", order)
+        if !venue.isInProcess { try commitAndPublish() }
+        observer.orderSubmitted(model: order.model)
+
+        let request = VenueOrderRequest(
+            clientOrderID: order.clientOrderID, instrument: order.instrument, side: order.side, type: order.type,
+            timeInForce: order.timeInForce, quantity: quantity, limitPrice: order.limitPrice)
+        do {
+            let report = try await venue.submit(request)
+            try apply(report)
+        } catch let error as VenueError {
+            try resolveFailedSubmit(clientOrderID: order.clientOrderID, error: error)
+        } catch let error as EngineError {
+            throw error
+        } catch {
+            throw EngineError(.internalError, "\(error)")
+        }
+        try commitAndPublish()
+        return SubmitOutcome(order: try self.order(order.clientOrderID) ?? order, duplicate: false)
+    }
+
+    /// A venue call that did not say yes. Rejected: the order is closed. Anything else: the order
+    /// stays PENDING_SUBMIT, and reconciliation asks the venue what happened; never a blind resend.
+    func resolveFailedSubmit(clientOrderID: String, error: VenueError) throws(EngineError) {
+        guard var order = open[clientOrderID] else { return }
+        switch error.kind {
+        case .rejected:
+            order.reject(reason: RejectReason.venueRejected.rawValue, message: error.message, at: WallClock.nowUnixNanos())
+            try record(order)
+            audit.order("venue_rejected", order)
+            observer.orderRejected(model: order.model, reason: RejectReason.venueRejected.rawValue)
+        case .unavailable, .outcomeUnknown, .notFound:
+            audit.order("venue_outcome_unknown", order, extra: [("error", error.message)])
+            logger.warning(
+                "venue outcome unknown; the order stays pending until reconciled",
+                metadata: ["client_order_id": "\(clientOrderID)", "error": "\(error)"])
+        }
+    }
+
+    public func cancel(clientOrderID: String) async throws(EngineError) -> OrderRecord {
+        guard var order = open[clientOrderID] else {
+            if let closed = try order(clientOrderID) { return closed }
+            throw EngineError(.notFound, "no order with client order id '\(clientOrderID)'")
+        }
+        do { try order.apply(.cancelRequested, at: WallClock.nowUnixNanos()) } catch {
+            throw EngineError(.failedPrecondition, "\(error)")
+        }
+        try record(order)
+        audit.order("cancel_requested", order)
+        try commitAndPublish()
+        do {
+            let report = try await venue.cancel(clientOrderID: clientOrderID, instrument: order.instrument)
+            try apply(report)
+        } catch let error as VenueError {
+            if var current = open[clientOrderID], current.status == .pendingCancel {
+                try? current.apply(.cancelRejected, at: WallClock.nowUnixNanos())
+                try record(current)
+            }
+            audit.order("cancel_failed", order, extra: [("error", error.message)])
+            try commitAndPublish()
+            throw EngineError(.failedPrecondition, "the venue refused the cancel: \(error.message)")
+        } catch let error as EngineError {
+            throw error
+        } catch {
+            throw EngineError(.internalError, "\(error)")
+        }
+        try commitAndPublish()
+        return try self.order(clientOrderID) ?? order
+    }
+
+    /// Closes every position with market orders, one per model and instrument, so each model's PnL
+    /// is closed on its own lot. The orders pass the rails like any other (a halted engine sends none).
+    public func flatten(reason: String) async throws(EngineError) -> [OrderRecord] {
+        audit.record("flatten", [("reason", reason)])
+        var results: [OrderRecord] = []
+        let stamp = WallClock.nowUnixNanos()
+        for (key, lot) in portfolio.modelLots.sorted(by: { ($0.key.model, $0.key.instrument) < ($1.key.model, $1.key.instrument) })
+        where !lot.quantity.isZero {
+            let command = SubmitCommand(
+                clientOrderID: "flatten-\(stamp)-\(key.model)-\(key.instrument.symbol)", instrument: key.instrument,
+                side: lot.quantity.isPositive ? .sell : .buy, type: .market, quantity: lot.quantity.magnitude,
+                model: key.model, strategy: "flatten")
+            results.append(try await submit(command).order)
+        }
+        return results
+    }
+
+    func validate(_ command: SubmitCommand) throws(EngineError) {
+        let id = command.clientOrderID
+        guard (1...64).contains(id.utf8.count),
+            id.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 45 || $0 == 95 || $0 == 46 || $0 == 58 })
+        else {
+            throw EngineError(.invalidArgument, "client_order_id must be 1-64 characters of A-Z a-z 0-9 - _ . :")
+        }
+        guard command.instrument.venue == venueName else {
+            throw EngineError(
+                .invalidArgument, "\(command.instrument) is not on \(venueName.rawValue): this engine trades \(venueName.rawValue) only")
+        }
+        guard command.quantity.isPositive != command.quoteQuantity.isPositive,
+            !command.quantity.isNegative, !command.quoteQuantity.isNegative
+        else {
+            throw EngineError(.invalidArgument, "give exactly one of a positive quantity or a positive quote quantity")
+        }
+        switch command.type {
+        case .market:
+            guard command.limitPrice.isZero else { throw EngineError(.invalidArgument, "a market order takes no limit price") }
+        case .limit:
+            guard command.limitPrice.isPositive else { throw EngineError(.invalidArgument, "a limit order needs a positive limit price") }
+        }
+        guard !command.model.isEmpty, command.model.utf8.count <= 64 else {
+            throw EngineError(.invalidArgument, "model must be 1-64 characters")
+        }
+        if command.type == .market, command.timeInForce == .gtc {
+            throw EngineError(.invalidArgument, "a market order cannot rest: use IOC or FOK")
+        }
+    }
+
+    /// Runs ledger writes, mapping storage failures to an engine error and undoing the transaction.
+    func write(_ body: () throws(StorageError) -> Void) throws(EngineError) {
+        do { try body() } catch {
+            ledger.rollback()
+            pendingEvents.removeAll()
+            throw EngineError(.internalError, "ledger write failed: \(error)")
+        }
+    }
+
+    /// Stores `order`, keeps the open-order cache in step and queues its event.
+    func record(_ order: OrderRecord) throws(EngineError) {
+        try write { () throws(StorageError) in try ledger.upsert(order) }
+        if order.status.isOpen { open[order.clientOrderID] = order } else { open.removeValue(forKey: order.clientOrderID) }
+        pendingEvents.append(.order(order))
+    }
+}

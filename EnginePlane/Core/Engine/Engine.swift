@@ -1,0 +1,190 @@
+import Logging
+import Storage
+import TradingDomain
+
+/// One venue account's execution engine: risk rails → durable intent → venue → fills → portfolio,
+/// with every change committed to the ledger before it is acknowledged or streamed.
+///
+/// An actor: commands from the link, venue events and the heartbeat are serialised through it, so
+/// the heartbeat that feeds the systemd watchdog proves the engine itself is making progress.
+public actor Engine {
+    public struct Configuration: Sendable {
+        public var engineID: String
+        public var limits: RiskLimits
+        public var startingCash: Fixed
+        public var ledgerPath: String
+        public var auditPath: String?
+        public var durability: SQLiteDatabase.Durability
+
+        public init(
+            engineID: String, limits: RiskLimits, startingCash: Fixed, ledgerPath: String, auditPath: String?,
+            durability: SQLiteDatabase.Durability = .full
+        ) {
+            self.engineID = engineID
+            self.limits = limits
+            self.startingCash = startingCash
+            self.ledgerPath = ledgerPath
+            self.auditPath = auditPath
+            self.durability = durability
+        }
+    }
+
+    public struct EventEnvelope: Sendable {
+        public let seq: UInt64
+        public let unixNanos: Int64
+        public let event: EngineEvent
+    }
+
+    public typealias Subscriber = @Sendable ([EventEnvelope]) -> Void
+
+    public nonisolated let engineID: String
+    public nonisolated let venueName: Venue
+    let venue: any VenueClient
+    let ledger: Ledger
+    let audit: AuditTrail
+    let observer: any EngineObserver
+    let logger: Logger
+    var rails: RiskRails
+    var portfolio: Portfolio
+    var mode: TradingMode
+    var modeReason: String
+    /// Every order that can still change, by client order id.
+    var open: [String: OrderRecord] = [:]
+    var subscribers: [Int: Subscriber] = [:]
+    var nextSubscriberID = 0
+    var seq: UInt64 = 0
+    var pendingEvents: [EngineEvent] = []
+    public internal(set) var isReady = false
+
+    public init(
+        configuration: Configuration, venue: any VenueClient, observer: any EngineObserver = NoEngineObserver(),
+        logger: Logger
+    ) throws(StorageError) {
+        self.engineID = configuration.engineID
+        self.venueName = venue.venue
+        self.venue = venue
+        self.observer = observer
+        self.logger = logger
+        self.ledger = try Ledger(path: configuration.ledgerPath, durability: configuration.durability)
+        self.audit = try AuditTrail(path: configuration.auditPath)
+        self.rails = RiskRails(limits: configuration.limits)
+        self.portfolio = try ledger.loadPortfolio(startingCash: configuration.startingCash)
+        self.mode = ledger.setting("trading_mode").flatMap(TradingMode.init(rawValue:)) ?? .active
+        self.modeReason = ledger.setting("trading_mode_reason") ?? ""
+        for order in try ledger.openOrders() { open[order.clientOrderID] = order }
+        if ledger.setting("cash") == nil {
+            try ledger.saveAccount(cash: portfolio.cash, fees: portfolio.fees)
+            try ledger.commit()
+        }
+    }
+
+    // MARK: subscriptions
+
+    /// Registers `subscriber` for every event after the current sequence number, which it returns.
+    public func subscribe(_ subscriber: @escaping Subscriber) -> (id: Int, lastSeq: UInt64) {
+        nextSubscriberID += 1
+        subscribers[nextSubscriberID] = subscriber
+        return (nextSubscriberID, seq)
+    }
+
+    public func unsubscribe(_ id: Int) { subscribers.removeValue(forKey: id) }
+
+    /// Commits the ledger, then publishes what the operation produced: nothing is streamed or
+    /// acknowledged before it is durable.
+    func commitAndPublish() throws(EngineError) {
+        let started = WallClock.nowUnixNanos()
+        do {
+            try ledger.commit()
+        } catch {
+            ledger.rollback()
+            pendingEvents.removeAll()
+            logger.critical("ledger commit failed", metadata: ["error": "\(error)"])
+            throw EngineError(.internalError, "ledger commit failed: \(error)")
+        }
+        observer.ledgerCommitted(nanos: WallClock.nowUnixNanos() - started)
+        guard !pendingEvents.isEmpty else { return }
+        let now = WallClock.nowUnixNanos()
+        var batch: [EventEnvelope] = []
+        batch.reserveCapacity(pendingEvents.count)
+        for event in pendingEvents {
+            seq += 1
+            batch.append(EventEnvelope(seq: seq, unixNanos: now, event: event))
+        }
+        pendingEvents.removeAll(keepingCapacity: true)
+        for subscriber in subscribers.values { subscriber(batch) }
+    }
+
+    // MARK: queries
+
+    public func order(_ clientOrderID: String) throws(EngineError) -> OrderRecord? {
+        if let order = open[clientOrderID] { return order }
+        do { return try ledger.order(clientOrderID) } catch { throw EngineError(.internalError, "\(error)") }
+    }
+
+    public func counts() throws(EngineError) -> (orders: Int64, fills: Int64) {
+        do { return (try ledger.orderCount(), try ledger.fillCount()) } catch { throw EngineError(.internalError, "\(error)") }
+    }
+
+    var marks: [InstrumentID: Fixed] { venue.quotes().mapValues(\.mid) }
+
+    func accountSummary() -> AccountSummary {
+        let marks = self.marks
+        return AccountSummary(
+            cash: portfolio.cash, equity: portfolio.equity(marks: marks), realizedPnL: portfolio.realizedPnL,
+            unrealizedPnL: portfolio.unrealizedPnL(marks: marks), fees: portfolio.fees)
+    }
+
+    public func snapshot() -> EngineSnapshot {
+        let quotes = venue.quotes()
+        let marks = quotes.mapValues(\.mid)
+        return EngineSnapshot(
+            mode: mode, modeReason: modeReason, account: accountSummary(),
+            positions: portfolio.positions.sorted { $0.key < $1.key }.map { key, lot in
+                EngineSnapshot.PositionView(instrument: key, lot: lot, mark: marks[key] ?? .zero)
+            },
+            openOrders: open.values.sorted { $0.createdUnixNanos < $1.createdUnixNanos },
+            models: portfolio.modelStats.sorted { $0.key < $1.key }.map { model, stats in
+                EngineSnapshot.ModelView(
+                    model: model, stats: stats, unrealizedPnL: portfolio.unrealizedPnL(model: model, marks: marks))
+            },
+            marks: quotes, lastEventSeq: seq)
+    }
+
+    /// The watchdog pulse: runs on the engine's executor, publishes account and marks, and
+    /// returns, proving the engine is not stuck.
+    public func heartbeat() {
+        let account = accountSummary()
+        observer.accountUpdated(account, openOrders: open.count, mode: mode)
+        let batch = [
+            EventEnvelope(
+                seq: seq, unixNanos: WallClock.nowUnixNanos(),
+                event: .heartbeat(account, marks: venue.quotes(), mode: mode))
+        ]
+        for subscriber in subscribers.values { subscriber(batch) }
+    }
+
+    // MARK: trading mode
+
+    public func setTradingMode(_ newMode: TradingMode, reason: String) throws(EngineError) -> TradingMode {
+        do {
+            try ledger.setSetting("trading_mode", newMode.rawValue)
+            try ledger.setSetting("trading_mode_reason", reason)
+        } catch {
+            throw EngineError(.internalError, "\(error)")
+        }
+        let previous = mode
+        mode = newMode
+        modeReason = reason
+        audit.record("trading_mode", [("from", previous.rawValue), ("to", newMode.rawValue), ("reason", reason)])
+        pendingEvents.append(
+            .risk(
+                RiskNotice(
+                    kind: "MODE_CHANGED", reason: newMode.rawValue, message: reason, instrument: nil, clientOrderID: "",
+                    model: "")))
+        try commitAndPublish()
+        logger.notice("trading mode changed", metadata: ["from": "\(previous.rawValue)", "to": "\(newMode.rawValue)", "reason": "\(reason)"])
+        return newMode
+    }
+
+    public var tradingMode: TradingMode { mode }
+}

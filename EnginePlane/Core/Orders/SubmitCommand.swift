@@ -1,0 +1,64 @@
+import TradingDomain
+
+/// A request to place one order, as the RPC layer hands it to the engine.
+public struct SubmitCommand: Sendable, Hashable {
+    public var clientOrderID: String
+    public var instrument: InstrumentID
+    public var side: Side
+    public var type: OrderType
+    public var timeInForce: TimeInForce?
+    /// Base quantity, or zero when `quoteQuantity` sizes the order.
+    public var quantity: Fixed
+    /// Notional in the quote currency, converted at the engine's touch price.
+    public var quoteQuantity: Fixed
+    public var limitPrice: Fixed
+    public var model: String
+    public var strategy: String
+
+    public init(
+        clientOrderID: String, instrument: InstrumentID, side: Side, type: OrderType, timeInForce: TimeInForce? = nil,
+        quantity: Fixed, quoteQuantity: Fixed = .zero, limitPrice: Fixed = .zero, model: String, strategy: String = ""
+    ) {
+        self.clientOrderID = clientOrderID
+        self.instrument = instrument
+        self.side = side
+        self.type = type
+        self.timeInForce = timeInForce
+        self.quantity = quantity
+        self.quoteQuantity = quoteQuantity
+        self.limitPrice = limitPrice
+        self.model = model
+        self.strategy = strategy
+    }
+
+    var effectiveTimeInForce: TimeInForce { timeInForce ?? (type == .market ? .ioc : .gtc) }
+
+    /// True when `order` was made from this same request (a retry), false when the id is reused
+    /// for something else.
+    func matches(_ order: OrderRecord) -> Bool {
+        order.instrument == instrument && order.side == side && order.type == type
+            && order.limitPrice == limitPrice && order.model == model
+            && (quoteQuantity.isZero ? order.quantity == quantity && order.quoteQuantity.isZero : order.quoteQuantity == quoteQuantity)
+    }
+}
+
+/// What a submit produced.
+public struct SubmitOutcome: Sendable {
+    public let order: OrderRecord
+    /// The client order id was already known: `order` is the existing order, nothing new was sent.
+    public let duplicate: Bool
+}
+
+/// A command the engine refuses before anything is recorded.
+public struct EngineError: Error, CustomStringConvertible, Equatable {
+    public enum Code: Sendable, Equatable {
+        case invalidArgument, alreadyExists, notFound, failedPrecondition, unavailable, internalError
+    }
+    public let code: Code
+    public let message: String
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+    public var description: String { message }
+}

@@ -1,0 +1,73 @@
+import TradingDomain
+
+/// The pre-trade checks every order passes before anything leaves the engine. Pure: given the
+/// order, the mode, the position and the price, the verdict is always the same, so every rule is
+/// tested at its boundaries without a venue.
+public struct RiskRails: Sendable {
+    public var limits: RiskLimits
+
+    public init(limits: RiskLimits) { self.limits = limits }
+
+    public struct Context: Sendable {
+        public var mode: TradingMode
+        /// Signed current position in the instrument.
+        public var position: Fixed
+        /// Remaining quantity of open orders on the order's side.
+        public var openSameSide: Fixed
+        /// The price the notional is measured at: the limit price, or the touch for a market order.
+        public var price: Fixed?
+
+        public init(mode: TradingMode, position: Fixed, openSameSide: Fixed, price: Fixed?) {
+            self.mode = mode
+            self.position = position
+            self.openSameSide = openSameSide
+            self.price = price
+        }
+    }
+
+    public enum Verdict: Sendable, Equatable {
+        case accept
+        case reject(RejectReason, String)
+    }
+
+    public func check(instrument: InstrumentID, side: Side, quantity: Fixed, context: Context) -> Verdict {
+        let signed = side == .buy ? quantity : -quantity
+        let after = context.position + signed
+        let reducesOnly = !context.position.isZero && context.position.signum != signed.signum
+            && after.magnitude <= context.position.magnitude
+
+        switch context.mode {
+        case .halted:
+            return .reject(.tradingHalted, "trading is halted: no order leaves")
+        case .closeOnly where !reducesOnly:
+            return .reject(.closeOnly, "close-only mode: only orders that reduce the \(instrument) position are allowed")
+        case .active, .closeOnly:
+            break
+        }
+        guard let symbol = limits.symbols[instrument] else {
+            return .reject(.symbolNotAllowed, "\(instrument) is not in this engine's symbol allowlist")
+        }
+        guard let price = context.price, price.isPositive else {
+            return .reject(.noMarketPrice, "no market price for \(instrument) yet")
+        }
+        guard let notional = quantity.multiplied(by: price) else {
+            return .reject(.notionalAboveMax, "order notional overflows")
+        }
+        if notional < limits.minNotional {
+            return .reject(.notionalBelowMin, "notional \(notional) is below the minimum \(limits.minNotional)")
+        }
+        if notional > limits.maxNotional {
+            return .reject(.notionalAboveMax, "notional \(notional) is above the maximum \(limits.maxNotional)")
+        }
+        if !reducesOnly {
+            let exposure = after.magnitude + context.openSameSide
+            if exposure > symbol.maxPosition {
+                return .reject(
+                    .positionLimit,
+                    "position would reach \(exposure) \(instrument.symbol) with open orders, above the limit \(symbol.maxPosition)"
+                )
+            }
+        }
+        return .accept
+    }
+}

@@ -1,0 +1,133 @@
+import TradingDomain
+
+/// What the engine core needs from a venue. Each venue (Paper, Binance, ...) implements it in its
+/// own module; the core imports none of them, and each `engine-<venue>` executable wires one in.
+public protocol VenueClient: Sendable {
+    var venue: Venue { get }
+
+    /// Venue-pushed events (fills of resting orders, order updates, quotes), in venue order.
+    var events: AsyncStream<VenueEvent> { get }
+
+    /// True when the venue keeps its state in this process's own durable storage (the paper
+    /// venue): a submit and its fills commit atomically on the venue side, so the engine may
+    /// record its intent and the outcome in one ledger commit. Remote venues return false and
+    /// the intent is committed before the call leaves.
+    var isInProcess: Bool { get }
+
+    /// Starts market data and event delivery.
+    func start() async throws(VenueError)
+    func stop() async
+
+    /// Places one order. The venue must treat `clientOrderID` as unique: a second submit with the
+    /// same id returns the first order's report and never creates another order.
+    func submit(_ request: VenueOrderRequest) async throws(VenueError) -> VenueOrderReport
+    func cancel(clientOrderID: String, instrument: InstrumentID) async throws(VenueError) -> VenueOrderReport
+    /// The venue's view of one order (and all its fills), or nil if the venue never saw it.
+    func order(clientOrderID: String, instrument: InstrumentID) async throws(VenueError) -> VenueOrderReport?
+
+    /// Best bid/ask now, or nil when the venue has no price yet.
+    func quote(_ instrument: InstrumentID) -> Quote?
+    /// Every instrument the venue quotes.
+    func quotes() -> [InstrumentID: Quote]
+}
+
+public struct Quote: Sendable, Hashable {
+    public var bid: Fixed
+    public var ask: Fixed
+    public init(bid: Fixed, ask: Fixed) {
+        self.bid = bid
+        self.ask = ask
+    }
+    public var mid: Fixed { Fixed(units: (bid.units + ask.units) / 2) }
+    /// The price a market order of `side` would take.
+    public func touch(for side: Side) -> Fixed { side == .buy ? ask : bid }
+}
+
+public struct VenueOrderRequest: Sendable, Hashable {
+    public var clientOrderID: String
+    public var instrument: InstrumentID
+    public var side: Side
+    public var type: OrderType
+    public var timeInForce: TimeInForce
+    public var quantity: Fixed
+    public var limitPrice: Fixed
+
+    public init(
+        clientOrderID: String, instrument: InstrumentID, side: Side, type: OrderType, timeInForce: TimeInForce,
+        quantity: Fixed, limitPrice: Fixed
+    ) {
+        self.clientOrderID = clientOrderID
+        self.instrument = instrument
+        self.side = side
+        self.type = type
+        self.timeInForce = timeInForce
+        self.quantity = quantity
+        self.limitPrice = limitPrice
+    }
+}
+
+/// The venue's state of one order, with every fill it has had so far.
+public struct VenueOrderReport: Sendable, Hashable {
+    public enum State: String, Sendable {
+        case accepted, partiallyFilled, filled, canceled, rejected, expired
+    }
+    public var clientOrderID: String
+    public var venueOrderID: String
+    public var state: State
+    public var fills: [VenueFill]
+    public var rejectReason: String
+
+    public init(clientOrderID: String, venueOrderID: String, state: State, fills: [VenueFill], rejectReason: String = "") {
+        self.clientOrderID = clientOrderID
+        self.venueOrderID = venueOrderID
+        self.state = state
+        self.fills = fills
+        self.rejectReason = rejectReason
+    }
+}
+
+public struct VenueFill: Sendable, Hashable {
+    /// Unique per venue; the ledger deduplicates on it.
+    public var tradeID: String
+    public var clientOrderID: String
+    public var venueOrderID: String
+    public var instrument: InstrumentID
+    public var side: Side
+    public var quantity: Fixed
+    public var price: Fixed
+    public var fee: Fixed
+    public var unixNanos: Int64
+
+    public init(
+        tradeID: String, clientOrderID: String, venueOrderID: String, instrument: InstrumentID, side: Side,
+        quantity: Fixed, price: Fixed, fee: Fixed, unixNanos: Int64
+    ) {
+        self.tradeID = tradeID
+        self.clientOrderID = clientOrderID
+        self.venueOrderID = venueOrderID
+        self.instrument = instrument
+        self.side = side
+        self.quantity = quantity
+        self.price = price
+        self.fee = fee
+        self.unixNanos = unixNanos
+    }
+}
+
+public enum VenueEvent: Sendable {
+    /// An order changed at the venue (e.g. a resting limit order filled). Carries all fills so far.
+    case order(VenueOrderReport)
+}
+
+/// A venue call that failed. `outcomeUnknown` means the request may have reached the venue:
+/// the engine must ask the venue before it does anything else with that order.
+public struct VenueError: Error, CustomStringConvertible {
+    public enum Kind: Sendable { case rejected, unavailable, outcomeUnknown, notFound }
+    public let kind: Kind
+    public let message: String
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+    public var description: String { "\(kind): \(message)" }
+}

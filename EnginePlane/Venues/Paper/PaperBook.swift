@@ -1,0 +1,253 @@
+import EngineCore
+import Storage
+import TradingDomain
+
+/// The paper venue's state: prices, orders and fills, kept in its own SQLite file. Every change
+/// commits before the venue answers, as a real venue's matching engine would persist it.
+struct PaperBook {
+    private let database: SQLiteDatabase
+    private let path: PricePath
+    private let configuration: PaperVenue.Configuration
+    private var mids: [InstrumentID: Fixed]
+    private(set) var quotes: [InstrumentID: Quote] = [:]
+    private var tickCount: UInt64 = 0
+    private var nextOrderNumber: Int64 = 1
+    private var nextTradeNumber: Int64 = 1
+    /// Live limit orders by client order id.
+    private var resting: [String: RestingOrder] = [:]
+
+    struct RestingOrder {
+        var request: VenueOrderRequest
+        var venueOrderID: String
+    }
+
+    init(configuration: PaperVenue.Configuration, path: PricePath) throws(StorageError) {
+        self.configuration = configuration
+        self.path = path
+        self.database = try SQLiteDatabase(path: configuration.databasePath, durability: configuration.durability)
+        try database.execute(
+            """
+            CREATE TABLE IF NOT EXISTS venue_orders (
+                client_order_id TEXT PRIMARY KEY, venue_order_id TEXT NOT NULL, symbol TEXT NOT NULL,
+                side TEXT NOT NULL, type TEXT NOT NULL, time_in_force TEXT NOT NULL, quantity INTEGER NOT NULL,
+                limit_price INTEGER NOT NULL, state TEXT NOT NULL, filled INTEGER NOT NULL, reject_reason TEXT NOT NULL
+            ) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS venue_fills (
+                trade_id TEXT PRIMARY KEY, client_order_id TEXT NOT NULL, venue_order_id TEXT NOT NULL,
+                symbol TEXT NOT NULL, side TEXT NOT NULL, quantity INTEGER NOT NULL, price INTEGER NOT NULL,
+                fee INTEGER NOT NULL, ts_ns INTEGER NOT NULL
+            ) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS venue_fills_order ON venue_fills(client_order_id);
+            CREATE TABLE IF NOT EXISTS venue_state (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+            """)
+        mids = configuration.initialPrices
+        let state = try database.statement("SELECT key, value FROM venue_state")
+        var savedTick: UInt64 = 0
+        while try state.step() {
+            switch state.string(0) {
+            case "tick": savedTick = UInt64(state.int64(1))
+            case "next_order": nextOrderNumber = state.int64(1)
+            case "next_trade": nextTradeNumber = state.int64(1)
+            default: break
+            }
+        }
+        // Replay the walk to where it stopped: prices resume exactly, deterministically.
+        while tickCount < savedTick { advancePrices() }
+        refreshQuotes()
+        let live = try database.statement(
+            "SELECT client_order_id, venue_order_id, symbol, side, type, time_in_force, quantity, limit_price, filled FROM venue_orders WHERE state IN ('accepted','partiallyFilled')"
+        )
+        while try live.step() {
+            guard let instrument = try? InstrumentID(parsing: live.string(2)), let side = Side(rawValue: live.string(3)),
+                let type = OrderType(rawValue: live.string(4)), let tif = TimeInForce(rawValue: live.string(5))
+            else { continue }
+            let request = VenueOrderRequest(
+                clientOrderID: live.string(0), instrument: instrument, side: side, type: type, timeInForce: tif,
+                quantity: Fixed(units: live.int64(6) - live.int64(8)), limitPrice: Fixed(units: live.int64(7)))
+            resting[request.clientOrderID] = RestingOrder(request: request, venueOrderID: live.string(1))
+        }
+    }
+
+    // MARK: prices
+
+    private mutating func advancePrices() {
+        tickCount += 1
+        for (instrument, mid) in mids { mids[instrument] = path.next(mid: mid, instrument: instrument, tick: tickCount) }
+    }
+
+    private mutating func refreshQuotes() {
+        for (instrument, mid) in mids { quotes[instrument] = path.quote(mid: mid, spreadBps: configuration.spreadBps) }
+    }
+
+    mutating func tick() throws(StorageError) -> [VenueOrderReport] {
+        advancePrices()
+        refreshQuotes()
+        var crossed: [RestingOrder] = []
+        for order in resting.values {
+            guard let quote = quotes[order.request.instrument] else { continue }
+            let request = order.request
+            if request.side == .buy ? quote.ask <= request.limitPrice : quote.bid >= request.limitPrice {
+                crossed.append(order)
+            }
+        }
+        guard !crossed.isEmpty else { return [] }
+        try database.execute("BEGIN IMMEDIATE")
+        var reports: [VenueOrderReport] = []
+        do {
+            for order in crossed.sorted(by: { $0.venueOrderID < $1.venueOrderID }) {
+                // A resting limit order fills at its own price, in full (the paper venue has depth).
+                try recordFill(order: order.request, venueOrderID: order.venueOrderID, quantity: order.request.quantity, price: order.request.limitPrice)
+                try setState(clientOrderID: order.request.clientOrderID, state: .filled, filledDelta: order.request.quantity)
+                resting.removeValue(forKey: order.request.clientOrderID)
+            }
+            try saveCounters()
+            try database.execute("COMMIT")
+        } catch {
+            try? database.execute("ROLLBACK")
+            for order in crossed { resting[order.request.clientOrderID] = order }
+            throw error
+        }
+        for order in crossed {
+            if let report = try? report(clientOrderID: order.request.clientOrderID) { reports.append(report) }
+        }
+        return reports
+    }
+
+    mutating func persistTick() throws(StorageError) {
+        try saveCounters()
+    }
+
+    // MARK: orders
+
+    mutating func submit(_ request: VenueOrderRequest) throws(VenueError) -> VenueOrderReport {
+        if let existing = try report(clientOrderID: request.clientOrderID) {
+            return existing  // a venue keeps client order ids unique: no second order
+        }
+        guard let quote = quotes[request.instrument] else {
+            throw VenueError(.rejected, "unknown symbol \(request.instrument)")
+        }
+        guard request.quantity.isPositive else { throw VenueError(.rejected, "quantity must be positive") }
+        if request.type == .limit, !request.limitPrice.isPositive {
+            throw VenueError(.rejected, "limit price must be positive")
+        }
+        let venueOrderID = "P\(nextOrderNumber)"
+        nextOrderNumber += 1
+        let touch = quote.touch(for: request.side)
+        let marketable =
+            request.type == .market || (request.side == .buy ? touch <= request.limitPrice : touch >= request.limitPrice)
+        let state: VenueOrderReport.State =
+            marketable ? .filled : (request.timeInForce == .gtc ? .accepted : .expired)
+        do {
+            try database.execute("BEGIN IMMEDIATE")
+            try database.statement("INSERT INTO venue_orders VALUES (?,?,?,?,?,?,?,?,?,?,?)")
+                .bind(1, request.clientOrderID).bind(2, venueOrderID).bind(3, request.instrument.description)
+                .bind(4, request.side.rawValue).bind(5, request.type.rawValue).bind(6, request.timeInForce.rawValue)
+                .bind(7, request.quantity.units).bind(8, request.limitPrice.units).bind(9, state.rawValue)
+                .bind(10, marketable ? request.quantity.units : 0).bind(11, "")
+                .run()
+            if marketable {
+                try recordFill(order: request, venueOrderID: venueOrderID, quantity: request.quantity, price: touch)
+            }
+            try saveCounters()
+            try database.execute("COMMIT")
+        } catch {
+            try? database.execute("ROLLBACK")
+            nextOrderNumber -= 1
+            throw VenueError(.unavailable, "paper venue storage: \(error)")
+        }
+        if state == .accepted { resting[request.clientOrderID] = RestingOrder(request: request, venueOrderID: venueOrderID) }
+        guard let report = try report(clientOrderID: request.clientOrderID) else {
+            throw VenueError(.unavailable, "paper venue lost order \(request.clientOrderID)")
+        }
+        return report
+    }
+
+    mutating func cancel(clientOrderID: String) throws(VenueError) -> VenueOrderReport {
+        guard let current = try report(clientOrderID: clientOrderID) else {
+            throw VenueError(.notFound, "unknown order \(clientOrderID)")
+        }
+        guard resting[clientOrderID] != nil else { return current }  // already closed: report as is
+        do {
+            try database.execute("BEGIN IMMEDIATE")
+            try setState(clientOrderID: clientOrderID, state: .canceled, filledDelta: .zero)
+            try database.execute("COMMIT")
+        } catch {
+            try? database.execute("ROLLBACK")
+            throw VenueError(.unavailable, "paper venue storage: \(error)")
+        }
+        resting.removeValue(forKey: clientOrderID)
+        return try report(clientOrderID: clientOrderID) ?? current
+    }
+
+    func report(clientOrderID: String) throws(VenueError) -> VenueOrderReport? {
+        do {
+            let order = try database.statement(
+                "SELECT venue_order_id, state, reject_reason, symbol FROM venue_orders WHERE client_order_id = ?")
+            order.bind(1, clientOrderID)
+            guard try order.step() else { return nil }
+            let venueOrderID = order.string(0)
+            let state = VenueOrderReport.State(rawValue: order.string(1)) ?? .accepted
+            let rejectReason = order.string(2)
+            let fills = try database.statement(
+                "SELECT trade_id, symbol, side, quantity, price, fee, ts_ns FROM venue_fills WHERE client_order_id = ? ORDER BY ts_ns, trade_id"
+            )
+            fills.bind(1, clientOrderID)
+            var out: [VenueFill] = []
+            while try fills.step() {
+                guard let instrument = try? InstrumentID(parsing: fills.string(1)), let side = Side(rawValue: fills.string(2))
+                else { continue }
+                out.append(
+                    VenueFill(
+                        tradeID: fills.string(0), clientOrderID: clientOrderID, venueOrderID: venueOrderID,
+                        instrument: instrument, side: side, quantity: Fixed(units: fills.int64(3)),
+                        price: Fixed(units: fills.int64(4)), fee: Fixed(units: fills.int64(5)), unixNanos: fills.int64(6)))
+            }
+            return VenueOrderReport(
+                clientOrderID: clientOrderID, venueOrderID: venueOrderID, state: state, fills: out, rejectReason: rejectReason)
+        } catch {
+            throw VenueError(.unavailable, "paper venue storage: \(error)")
+        }
+    }
+
+    func positions() throws(VenueError) -> [InstrumentID: Fixed] {
+        do {
+            let rows = try database.statement("SELECT symbol, side, sum(quantity) FROM venue_fills GROUP BY symbol, side")
+            var out: [InstrumentID: Fixed] = [:]
+            while try rows.step() {
+                guard let instrument = try? InstrumentID(parsing: rows.string(0)) else { continue }
+                let quantity = Fixed(units: rows.int64(2))
+                out[instrument, default: .zero] += rows.string(1) == Side.buy.rawValue ? quantity : -quantity
+            }
+            return out
+        } catch {
+            throw VenueError(.unavailable, "paper venue storage: \(error)")
+        }
+    }
+
+    // MARK: storage
+
+    private mutating func recordFill(order: VenueOrderRequest, venueOrderID: String, quantity: Fixed, price: Fixed) throws(StorageError) {
+        let tradeID = "PT\(nextTradeNumber)"
+        nextTradeNumber += 1
+        let notional = quantity.multiplied(by: price) ?? .zero
+        let fee = notional.multiplied(byRatio: configuration.feeBps, over: 10_000, rounding: .up)
+        try database.statement("INSERT INTO venue_fills VALUES (?,?,?,?,?,?,?,?,?)")
+            .bind(1, tradeID).bind(2, order.clientOrderID).bind(3, venueOrderID).bind(4, order.instrument.description)
+            .bind(5, order.side.rawValue).bind(6, quantity.units).bind(7, price.units).bind(8, fee.units)
+            .bind(9, WallClock.nowUnixNanos())
+            .run()
+    }
+
+    private func setState(clientOrderID: String, state: VenueOrderReport.State, filledDelta: Fixed) throws(StorageError) {
+        try database.statement("UPDATE venue_orders SET state = ?, filled = filled + ? WHERE client_order_id = ?")
+            .bind(1, state.rawValue).bind(2, filledDelta.units).bind(3, clientOrderID)
+            .run()
+    }
+
+    private func saveCounters() throws(StorageError) {
+        let statement = "INSERT OR REPLACE INTO venue_state VALUES (?,?)"
+        try database.statement(statement).bind(1, "tick").bind(2, Int64(tickCount)).run()
+        try database.statement(statement).bind(1, "next_order").bind(2, nextOrderNumber).run()
+        try database.statement(statement).bind(1, "next_trade").bind(2, nextTradeNumber).run()
+    }
+}

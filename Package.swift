@@ -1,0 +1,147 @@
+// swift-tools-version:6.2
+// The fleet: one OPS control plane (ControlPlane/) supervising venue-isolated engines (EnginePlane/)
+// over a protobuf framed-TCP link (Proto/, Shared/). Dependency direction:
+// Proto <- Shared <- {EnginePlane, ControlPlane}; the two planes never import each other.
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let nio: [Target.Dependency] = [
+    .product(name: "NIOCore", package: "swift-nio"),
+    .product(name: "NIOPosix", package: "swift-nio"),
+]
+let log: Target.Dependency = .product(name: "Logging", package: "swift-log")
+let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+let hummingbird: Target.Dependency = .product(name: "Hummingbird", package: "hummingbird")
+let serviceLifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+
+let package = Package(
+    name: "trading-fleet",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "ops", targets: ["ops"]),
+        .executable(name: "engine-paper", targets: ["engine-paper"]),
+        .executable(name: "demo-strategy", targets: ["demo-strategy"]),
+        // Libraries the benchmark package (Tests/Benchmarks) builds against.
+        .library(name: "FleetWire", targets: ["FleetWire"]),
+        .library(name: "FleetProto", targets: ["FleetProto"]),
+        .library(name: "TradingDomain", targets: ["TradingDomain"]),
+        .library(name: "CurlHTTP", targets: ["CurlHTTP"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0", traits: []),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
+    ],
+    targets: [
+        // MARK: Debian system libraries
+        .systemLibrary(
+            name: "CSystemd", path: "Shared/CSystem/CSystemd", pkgConfig: "libsystemd",
+            providers: [.apt(["libsystemd-dev"])]),
+        .systemLibrary(
+            name: "CSQLite", path: "Shared/CSystem/CSQLite", pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(
+            name: "CCurl", path: "Shared/CSystem/CCurl", pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(
+            name: "CLibCrypto", path: "Shared/CSystem/CLibCrypto", pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]),
+
+        // MARK: Proto: the wire contract (generated Swift, committed)
+        .target(
+            name: "FleetProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Proto/Swift", swiftSettings: strict),
+
+        // MARK: Shared
+        .target(name: "TradingDomain", path: "Shared/Domain", swiftSettings: strict),
+        .target(name: "FleetCrypto", dependencies: ["CLibCrypto"], path: "Shared/Crypto", swiftSettings: strict),
+        .target(
+            name: "FleetWire",
+            dependencies: nio + ["FleetProto", "FleetCrypto", "TradingDomain", log, .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
+            path: "Shared/Wire", swiftSettings: strict),
+        .target(name: "Storage", dependencies: ["CSQLite"], path: "Shared/Storage", swiftSettings: strict),
+        .target(
+            name: "Telemetry",
+            dependencies: [log, .product(name: "Prometheus", package: "swift-prometheus")],
+            path: "Shared/Telemetry", swiftSettings: strict),
+        .target(name: "SystemdNotify", dependencies: ["CSystemd"], path: "Shared/Systemd", swiftSettings: strict),
+        .target(name: "CurlHTTP", dependencies: ["CCurl"], path: "Shared/CurlHTTP", swiftSettings: strict),
+
+        // MARK: EnginePlane
+        .target(
+            name: "EngineCore", dependencies: ["TradingDomain", "Storage", log],
+            path: "EnginePlane/Core", swiftSettings: strict),
+        .target(
+            name: "PaperVenue", dependencies: ["EngineCore", "TradingDomain", "Storage"],
+            path: "EnginePlane/Venues/Paper", swiftSettings: strict),
+        .target(
+            name: "EngineRuntime",
+            dependencies: [
+                "EngineCore", "FleetWire", "FleetProto", "TradingDomain", "Telemetry", "SystemdNotify",
+                "FleetCrypto", "Yams", log, argumentParser, hummingbird, serviceLifecycle,
+            ] + nio,
+            path: "EnginePlane/Runtime", swiftSettings: strict),
+        .executableTarget(
+            name: "engine-paper", dependencies: ["EngineRuntime", "PaperVenue"],
+            path: "EnginePlane/Executables/engine-paper", swiftSettings: strict),
+
+        // MARK: ControlPlane
+        .target(
+            name: "OPSConfig", dependencies: ["TradingDomain", "Yams"],
+            path: "ControlPlane/Config", swiftSettings: strict),
+        .target(
+            name: "FleetLink", dependencies: ["FleetWire", "FleetProto", "TradingDomain", log] + nio,
+            path: "ControlPlane/FleetLink", swiftSettings: strict),
+        .target(
+            name: "StrategyRouter", dependencies: ["TradingDomain", "OPSConfig", "Storage", "FleetCrypto"],
+            path: "ControlPlane/Router", swiftSettings: strict),
+        .target(name: "PnLBook", dependencies: ["TradingDomain"], path: "ControlPlane/PnL", swiftSettings: strict),
+        .target(
+            name: "OPSServer",
+            dependencies: [
+                "OPSConfig", "FleetLink", "StrategyRouter", "PnLBook", "Telemetry", "SystemdNotify",
+                "FleetProto", "TradingDomain", log, hummingbird, serviceLifecycle,
+            ],
+            path: "ControlPlane/Server", swiftSettings: strict),
+        .executableTarget(
+            name: "ops", dependencies: ["OPSServer", "CurlHTTP", argumentParser],
+            path: "ControlPlane/Executables/ops", swiftSettings: strict),
+        .executableTarget(
+            name: "demo-strategy", dependencies: ["CurlHTTP", argumentParser],
+            path: "ControlPlane/Executables/demo-strategy", swiftSettings: strict),
+
+        // MARK: Tests
+        .target(
+            name: "FleetTestKit", dependencies: ["CurlHTTP", "FleetWire", "FleetProto"] + nio,
+            path: "Tests/FleetTestKit", swiftSettings: strict),
+        .testTarget(name: "TradingDomainTests", dependencies: ["TradingDomain"], swiftSettings: strict),
+        .testTarget(
+            name: "FleetWireTests",
+            dependencies: [
+                "FleetWire", "FleetProto", .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ] + nio,
+            swiftSettings: strict),
+        .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: strict),
+        .testTarget(
+            name: "EngineCoreTests", dependencies: ["EngineCore", "PaperVenue", "TradingDomain", "Storage"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "ControlPlaneTests", dependencies: ["StrategyRouter", "PnLBook", "OPSConfig", "TradingDomain"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["FleetTestKit", "CurlHTTP", "FleetWire", "FleetProto", "TradingDomain"],
+            swiftSettings: strict),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,26 @@
+import Prometheus
+
+/// The process's metrics registry. swift-prometheus renders the text format; the HTTP layer of
+/// each binary serves it at /metrics.
+public typealias MetricsRegistry = PrometheusCollectorRegistry
+public typealias CounterMetric = Counter
+public typealias GaugeMetric = Gauge
+public typealias LatencyHistogram = DurationHistogram
+
+extension PrometheusCollectorRegistry {
+    /// Latency buckets from 50 µs to 10 s, covering a loopback ack and a slow venue alike.
+    public static let latencyBuckets: [Duration] = [
+        .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1),
+        .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+        .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(5),
+        .seconds(10),
+    ]
+
+    /// The Prometheus text exposition.
+    public func render() -> [UInt8] {
+        var buffer = [UInt8]()
+        buffer.reserveCapacity(16 * 1024)
+        emit(into: &buffer)
+        return buffer
+    }
+}

@@ -1,0 +1,152 @@
+import FleetProto
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import SwiftProtobuf
+import TradingDomain
+
+/// One authenticated link to an engine, with any number of calls in flight.
+///
+/// `connect` returns only after both sides have proved the fleet secret. Calls fail with
+/// `RPCStatus` (UNAVAILABLE once the link is gone); reconnecting is the caller's policy
+/// (OPS's engine supervisor does it with backoff).
+public final class FleetClient: Sendable {
+    public struct Configuration: Sendable {
+        public var clientID: String
+        public var maxFrameSize: Int
+        public var connectTimeout: TimeAmount
+        /// A ping goes out after this long without writes; no read for three times as long closes the link.
+        public var keepaliveInterval: TimeAmount
+
+        public init(
+            clientID: String, maxFrameSize: Int = FrameDecoder.defaultMaxFrameSize,
+            connectTimeout: TimeAmount = .seconds(3), keepaliveInterval: TimeAmount = .seconds(5)
+        ) {
+            self.clientID = clientID
+            self.maxFrameSize = maxFrameSize
+            self.connectTimeout = connectTimeout
+            self.keepaliveInterval = keepaliveInterval
+        }
+    }
+
+    private let channel: any Channel
+    /// Announced by the engine in its hello.
+    public let serverID: String
+    public let venue: String
+
+    private init(channel: any Channel, serverID: String, venue: String) {
+        self.channel = channel
+        self.serverID = serverID
+        self.venue = venue
+    }
+
+    /// Connects and authenticates, or throws `RPCStatus` (UNAUTHENTICATED for a wrong secret,
+    /// UNAVAILABLE when nothing listens).
+    public static func connect(
+        host: String, port: Int, secret: FleetSecret, configuration: Configuration, group: any EventLoopGroup,
+        onGoAway: @escaping @Sendable (Fleet_V1_GoAway) -> Void = { _ in }
+    ) async throws -> FleetClient {
+        let eventLoop = group.next()
+        let handshake = eventLoop.makePromise(of: ClientConnectionHandler.ServerIdentity.self)
+        let channel: any Channel
+        do {
+            channel = try await ClientBootstrap(group: eventLoop)
+                .connectTimeout(configuration.connectTimeout)
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandlers([
+                            IdleStateHandler(
+                                readTimeout: configuration.keepaliveInterval * 3,
+                                writeTimeout: configuration.keepaliveInterval),
+                            ByteToMessageHandler(FrameDecoder(maxFrameSize: configuration.maxFrameSize)),
+                            MessageToByteHandler(FrameEncoder()),
+                            ClientConnectionHandler(
+                                secret: secret, clientID: configuration.clientID, handshake: handshake,
+                                onGoAway: onGoAway),
+                        ])
+                    }
+                }
+                .connect(host: host, port: port)
+                .get()
+        } catch {
+            handshake.fail(error)
+            throw RPCStatus.unavailable("cannot connect to \(host):\(port): \(error)")
+        }
+        let timeout = eventLoop.scheduleTask(in: configuration.connectTimeout) {
+            channel.close(promise: nil)
+        }
+        defer { timeout.cancel() }
+        do {
+            let identity = try await handshake.futureResult.get()
+            return FleetClient(channel: channel, serverID: identity.serverID, venue: identity.venue)
+        } catch let status as RPCStatus {
+            try? await channel.close()
+            throw status
+        } catch {
+            try? await channel.close()
+            throw RPCStatus.unavailable("handshake with \(host):\(port) failed: \(error)")
+        }
+    }
+
+    public var isActive: Bool { channel.isActive }
+    public var closeFuture: EventLoopFuture<Void> { channel.closeFuture }
+
+    /// Sends one request and waits for its response; throws `RPCStatus` unless the code is OK.
+    public func call(_ method: Fleet_V1_Method, payload: Data, deadlineUnixNanos: Int64) async throws -> Data {
+        let response = try await rawCall(method, payload: payload, deadlineUnixNanos: deadlineUnixNanos, events: nil)
+        guard response.code == .ok else { throw RPCStatus(response.code, response.message) }
+        return response.payload
+    }
+
+    /// A typed call: encodes `request`, decodes the reply as `Reply`.
+    public func call<Reply: SwiftProtobuf.Message>(
+        _ method: Fleet_V1_Method, _ request: some SwiftProtobuf.Message, timeout: Duration = .seconds(5),
+        as: Reply.Type = Reply.self
+    ) async throws -> Reply {
+        let deadline = WallClock.nowUnixNanos() + Int64(timeout.components.seconds) * 1_000_000_000
+            + timeout.components.attoseconds / 1_000_000_000
+        let payload = try await call(method, payload: request.serializedData(), deadlineUnixNanos: deadline)
+        do {
+            return try Reply(serializedBytes: payload)
+        } catch {
+            throw RPCStatus(.internal, "undecodable \(Reply.protoMessageName) from the engine: \(error)")
+        }
+    }
+
+    /// Subscribes to the engine's events; `onEvent` runs on the link's event loop, in order.
+    public func subscribe(onEvent: @escaping @Sendable (Fleet_V1_Event) -> Void) async throws -> Fleet_V1_SubscribeResponse {
+        let response = try await rawCall(
+            .subscribe, payload: Fleet_V1_SubscribeRequest().serializedData(),
+            deadlineUnixNanos: WallClock.nowUnixNanos() + 5_000_000_000, events: onEvent)
+        guard response.code == .ok else { throw RPCStatus(response.code, response.message) }
+        return try Fleet_V1_SubscribeResponse(serializedBytes: response.payload)
+    }
+
+    /// Sends GOAWAY and closes the link.
+    public func close() async {
+        try? await channel.close()
+    }
+
+    private func rawCall(
+        _ method: Fleet_V1_Method, payload: Data, deadlineUnixNanos: Int64,
+        events: (@Sendable (Fleet_V1_Event) -> Void)?
+    ) async throws -> Fleet_V1_Response {
+        let promise = channel.eventLoop.makePromise(of: Fleet_V1_Response.self)
+        let call = OutboundCall(
+            method: method, deadlineUnixNanos: deadlineUnixNanos, payload: payload, promise: promise, events: events)
+        // If the link is already gone the write fails before any handler sees the call: fail the
+        // call too (completing a promise twice is a no-op, so a handler's own failure is harmless).
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        written.futureResult.whenFailure { error in promise.fail(RPCStatus.unavailable("the link is closed: \(error)")) }
+        channel.writeAndFlush(call, promise: written)
+        do {
+            return try await promise.futureResult.get()
+        } catch let status as RPCStatus {
+            throw status
+        } catch {
+            throw RPCStatus.unavailable("\(error)")
+        }
+    }
+}

@@ -1,0 +1,74 @@
+import FleetProto
+import Foundation
+import NIOCore
+
+/// What a link server serves. The engine implements it; the link layer owns framing, auth,
+/// deadlines, keepalive and goaway, so the service sees only authenticated, unexpired requests.
+public protocol FleetService: Sendable {
+    /// The id and venue announced in `Hello`.
+    var serverID: String { get }
+    var venue: String { get }
+
+    /// Runs one request. Return the reply payload or a status. `SUBSCRIBE` requests come with a
+    /// sink on which the service pushes events until the sink reports it is closed.
+    func handle(_ request: ServerRequest, events: EventSink?) async -> Result<Data, RPCStatus>
+}
+
+/// An authenticated request as the service sees it.
+public struct ServerRequest: Sendable {
+    public let streamID: UInt64
+    public let method: Fleet_V1_Method
+    /// Unix nanoseconds; 0 means none.
+    public let deadlineUnixNanos: Int64
+    public let payload: Data
+    /// The authenticated client id.
+    public let clientID: String
+
+    public init(streamID: UInt64, method: Fleet_V1_Method, deadlineUnixNanos: Int64, payload: Data, clientID: String) {
+        self.streamID = streamID
+        self.method = method
+        self.deadlineUnixNanos = deadlineUnixNanos
+        self.payload = payload
+        self.clientID = clientID
+    }
+
+    /// True once the deadline has passed. A service checks it right before it acts, so that a
+    /// request that waited in a queue past its deadline is refused rather than executed late.
+    public func isExpired(nowUnixNanos: Int64) -> Bool {
+        deadlineUnixNanos != 0 && nowUnixNanos >= deadlineUnixNanos
+    }
+}
+
+/// Pushes events to one subscriber on its subscription stream. Safe from any thread.
+public struct EventSink: Sendable {
+    let channel: any Channel
+    public let streamID: UInt64
+
+    init(channel: any Channel, streamID: UInt64) {
+        self.channel = channel
+        self.streamID = streamID
+    }
+
+    /// False once the link is gone; the service then drops the sink.
+    public var isActive: Bool { channel.isActive }
+
+    /// Queues `events` and flushes them in one write.
+    public func send(_ events: [Fleet_V1_Event]) {
+        guard !events.isEmpty else { return }
+        let streamID = self.streamID
+        let frames = events.map { event in
+            var frame = Fleet_V1_Frame()
+            frame.streamID = streamID
+            frame.event = event
+            return frame
+        }
+        let channel = self.channel
+        channel.eventLoop.execute {
+            for frame in frames { channel.write(frame, promise: nil) }
+            channel.flush()
+        }
+    }
+
+    /// A future that completes when the link closes.
+    public var closeFuture: EventLoopFuture<Void> { channel.closeFuture }
+}

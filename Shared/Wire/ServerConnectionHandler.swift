@@ -1,0 +1,252 @@
+import FleetCrypto
+import FleetProto
+import Foundation
+import Logging
+import NIOCore
+import TradingDomain
+
+/// One engine-side link: hello → auth → requests, with keepalive and goaway.
+///
+/// Runs on the channel's event loop. Until the client proves the fleet secret, every request is
+/// answered UNAUTHENTICATED and the link is closed: nothing reaches the service. Codec errors and
+/// unknown methods get an error frame and a closed link, after in-flight replies are written.
+final class ServerConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = Fleet_V1_Frame
+    typealias OutboundOut = Fleet_V1_Frame
+
+    private enum State {
+        case awaitingAuth(serverNonce: [UInt8])
+        case ready(clientID: String)
+        case draining(clientID: String, lastStreamID: UInt64)
+        case closed
+    }
+
+    private let service: any FleetService
+    private let secret: FleetSecret
+    private let logger: Logger
+    private var state: State = .closed
+    private var inFlight = 0
+    private var highestStreamID: UInt64 = 0
+
+    init(service: any FleetService, secret: FleetSecret, logger: Logger) {
+        self.service = service
+        self.secret = secret
+        self.logger = logger
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        let nonce = Digest.randomBytes(LinkAuthentication.nonceLength)
+        state = .awaitingAuth(serverNonce: nonce)
+        var hello = Fleet_V1_Hello()
+        hello.serverID = service.serverID
+        hello.venue = service.venue
+        hello.serverNonce = Data(nonce)
+        hello.protocolVersion = LinkAuthentication.protocolVersion
+        var frame = Fleet_V1_Frame()
+        frame.hello = hello
+        context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        state = .closed
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        switch (state, frame.kind) {
+        case (.closed, _):
+            return
+        case (_, .ping(let ping)):
+            var pong = Fleet_V1_Frame()
+            pong.pong.payload = ping.payload
+            context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
+        case (_, .pong):
+            return
+        case (.awaitingAuth(let serverNonce), .auth(let auth)):
+            authenticate(context: context, auth: auth, serverNonce: serverNonce)
+        case (.awaitingAuth, .request):
+            refuse(context: context, streamID: frame.streamID, status: RPCStatus(.unauthenticated, "authenticate first"))
+        case (.awaitingAuth, _):
+            refuse(context: context, streamID: 0, status: RPCStatus(.unauthenticated, "expected an auth frame"))
+        case (.ready(let clientID), .request(let request)):
+            dispatch(context: context, streamID: frame.streamID, request: request, clientID: clientID)
+        case (.draining(let clientID, let lastStreamID), .request(let request)):
+            if frame.streamID <= lastStreamID {
+                dispatch(context: context, streamID: frame.streamID, request: request, clientID: clientID)
+            } else {
+                reply(context: context, streamID: frame.streamID, result: .failure(.unavailable("the engine is shutting down")))
+            }
+        case (.ready, .goaway), (.draining, .goaway):
+            // The client is leaving: finish what is in flight, then close.
+            beginDraining(context: context, sendGoAway: false)
+        case (.ready, _), (.draining, _):
+            protocolViolation(context: context, message: "unexpected frame from client")
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        let status: RPCStatus
+        switch error {
+        case FrameCodecError.frameTooLarge:
+            status = RPCStatus(.resourceExhausted, "\(error)")
+        case let codecError as FrameCodecError:
+            status = RPCStatus(.invalidArgument, "\(codecError)")
+        default:
+            logger.debug("link error", metadata: ["error": "\(error)"])
+            context.close(promise: nil)
+            return
+        }
+        logger.warning("closing link after a bad frame", metadata: ["error": "\(status)"])
+        sendGoAway(context: context, status: status, close: true)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent {
+            beginDraining(context: context, sendGoAway: true)
+        } else if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
+            logger.info("closing idle link: no frame within the keepalive timeout")
+            sendGoAway(context: context, status: RPCStatus(.unavailable, "keepalive timeout"), close: true)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    // MARK: auth
+
+    private func authenticate(context: ChannelHandlerContext, auth: Fleet_V1_AuthRequest, serverNonce: [UInt8]) {
+        let clientNonce = [UInt8](auth.clientNonce)
+        let expected = LinkAuthentication.clientMAC(
+            secret: secret, serverNonce: serverNonce, clientNonce: clientNonce, clientID: auth.clientID)
+        guard clientNonce.count == LinkAuthentication.nonceLength, Digest.constantTimeEqual(expected, [UInt8](auth.mac))
+        else {
+            logger.warning("link authentication failed", metadata: ["client": "\(auth.clientID)"])
+            var frame = Fleet_V1_Frame()
+            frame.authResult.code = .unauthenticated
+            frame.authResult.message = "authentication failed: wrong fleet secret"
+            state = .closed
+            context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in context.close(promise: nil) }
+            return
+        }
+        var frame = Fleet_V1_Frame()
+        frame.authResult.code = .ok
+        frame.authResult.mac = Data(
+            LinkAuthentication.serverMAC(
+                secret: secret, clientNonce: clientNonce, serverNonce: serverNonce, serverID: service.serverID))
+        state = .ready(clientID: auth.clientID)
+        logger.info("link authenticated", metadata: ["client": "\(auth.clientID)"])
+        context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+    }
+
+    private func refuse(context: ChannelHandlerContext, streamID: UInt64, status: RPCStatus) {
+        var frame = Fleet_V1_Frame()
+        frame.streamID = streamID
+        frame.response.code = status.code
+        frame.response.message = status.message
+        state = .closed
+        context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in context.close(promise: nil) }
+    }
+
+    // MARK: requests
+
+    private func dispatch(context: ChannelHandlerContext, streamID: UInt64, request: Fleet_V1_Request, clientID: String) {
+        guard streamID != 0 else {
+            protocolViolation(context: context, message: "a request needs a non-zero stream id")
+            return
+        }
+        if case .UNRECOGNIZED(let value) = request.method {
+            reply(context: context, streamID: streamID, result: .failure(RPCStatus(.unimplemented, "unknown method \(value)")))
+            protocolViolation(context: context, message: "unknown method \(value)")
+            return
+        }
+        if request.method == .unspecified {
+            reply(context: context, streamID: streamID, result: .failure(RPCStatus(.unimplemented, "no method given")))
+            protocolViolation(context: context, message: "request without a method")
+            return
+        }
+        highestStreamID = max(highestStreamID, streamID)
+        let serverRequest = ServerRequest(
+            streamID: streamID, method: request.method, deadlineUnixNanos: request.deadlineUnixNs,
+            payload: request.payload, clientID: clientID)
+        if serverRequest.isExpired(nowUnixNanos: WallClock.nowUnixNanos()) {
+            reply(context: context, streamID: streamID, result: .failure(.deadlineExceeded()))
+            return
+        }
+        let sink = request.method == .subscribe ? EventSink(channel: context.channel, streamID: streamID) : nil
+        inFlight += 1
+        let service = self.service
+        let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        Task {
+            let result = await service.handle(serverRequest, events: sink)
+            eventLoop.execute {
+                let (handler, context) = loopBound.value
+                handler.inFlight -= 1
+                handler.reply(context: context, streamID: streamID, result: result)
+                handler.closeIfDrained(context: context)
+            }
+        }
+    }
+
+    private func reply(context: ChannelHandlerContext, streamID: UInt64, result: Result<Data, RPCStatus>) {
+        guard context.channel.isActive else { return }
+        var frame = Fleet_V1_Frame()
+        frame.streamID = streamID
+        switch result {
+        case .success(let payload):
+            frame.response.code = .ok
+            frame.response.payload = payload
+        case .failure(let status):
+            frame.response.code = status.code
+            frame.response.message = status.message
+        }
+        context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+    }
+
+    // MARK: shutdown
+
+    private func beginDraining(context: ChannelHandlerContext, sendGoAway: Bool) {
+        switch state {
+        case .ready(let clientID):
+            state = .draining(clientID: clientID, lastStreamID: highestStreamID)
+            if sendGoAway {
+                var frame = Fleet_V1_Frame()
+                frame.goaway.lastStreamID = highestStreamID
+                frame.goaway.code = .unavailable
+                frame.goaway.reason = "engine shutting down"
+                context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+            }
+            closeIfDrained(context: context)
+        case .awaitingAuth:
+            state = .closed
+            context.close(promise: nil)
+        case .draining, .closed:
+            break
+        }
+    }
+
+    private func closeIfDrained(context: ChannelHandlerContext) {
+        if case .draining = state, inFlight == 0 {
+            state = .closed
+            context.close(promise: nil)
+        }
+    }
+
+    private func protocolViolation(context: ChannelHandlerContext, message: String) {
+        logger.warning("closing link after a protocol violation", metadata: ["problem": "\(message)"])
+        sendGoAway(context: context, status: RPCStatus(.invalidArgument, message), close: true)
+    }
+
+    private func sendGoAway(context: ChannelHandlerContext, status: RPCStatus, close: Bool) {
+        guard context.channel.isActive else { return }
+        var frame = Fleet_V1_Frame()
+        frame.goaway.lastStreamID = highestStreamID
+        frame.goaway.code = status.code
+        frame.goaway.reason = status.message
+        state = .closed
+        context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in
+            if close { context.close(promise: nil) }
+        }
+    }
+}
