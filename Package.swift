@@ -16,6 +16,7 @@ let nio: [Target.Dependency] = [
 let log: Target.Dependency = .product(name: "Logging", package: "swift-log")
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
 let hummingbird: Target.Dependency = .product(name: "Hummingbird", package: "hummingbird")
+let prometheus: Target.Dependency = .product(name: "Prometheus", package: "swift-prometheus")
 let serviceLifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 
 let package = Package(
@@ -87,7 +88,8 @@ let package = Package(
             name: "EngineRuntime",
             dependencies: [
                 "EngineCore", "FleetWire", "FleetProto", "TradingDomain", "Telemetry", "SystemdNotify",
-                "FleetCrypto", "Yams", log, argumentParser, hummingbird, serviceLifecycle,
+                "FleetCrypto", "Yams", log, argumentParser, hummingbird, serviceLifecycle, prometheus,
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ] + nio,
             path: "EnginePlane/Runtime", swiftSettings: strict),
         .executableTarget(
@@ -109,7 +111,8 @@ let package = Package(
             name: "OPSServer",
             dependencies: [
                 "OPSConfig", "FleetLink", "StrategyRouter", "PnLBook", "Telemetry", "SystemdNotify",
-                "FleetProto", "TradingDomain", log, hummingbird, serviceLifecycle,
+                "FleetProto", "TradingDomain", log, hummingbird, serviceLifecycle, prometheus,
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             path: "ControlPlane/Server", swiftSettings: strict),
         .executableTarget(

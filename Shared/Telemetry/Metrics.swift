@@ -24,3 +24,22 @@ extension PrometheusCollectorRegistry {
         return buffer
     }
 }
+
+extension PrometheusCollectorRegistry {
+    private static func descriptor(_ name: String, _ help: String) -> MetricNameDescriptor {
+        // The full name is passed whole (names live in MetricNames); the unit is part of it.
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
+    }
+
+    public func counter(_ name: String, labels: [(String, String)] = [], help: String) -> Counter {
+        makeCounter(descriptor: Self.descriptor(name, help), labels: labels)
+    }
+
+    public func gauge(_ name: String, labels: [(String, String)] = [], help: String) -> Gauge {
+        makeGauge(descriptor: Self.descriptor(name, help), labels: labels)
+    }
+
+    public func latencyHistogram(_ name: String, labels: [(String, String)] = [], help: String) -> DurationHistogram {
+        makeDurationHistogram(descriptor: Self.descriptor(name, help), labels: labels, buckets: Self.latencyBuckets)
+    }
+}

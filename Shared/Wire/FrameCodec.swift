@@ -39,7 +39,7 @@ public struct FrameDecoder: ByteToMessageDecoder {
         let frame: Fleet_V1_Frame
         do {
             frame = try buffer.readWithUnsafeReadableBytes { raw in
-                (try Fleet_V1_Frame(serializedBytes: UnsafeRawBufferPointer(rebasing: raw.prefix(length))), length)
+                (length, try Fleet_V1_Frame(serializedBytes: UnsafeRawBufferPointer(rebasing: raw.prefix(length))))
             }
         } catch {
             throw FrameCodecError.malformedFrame(length: length, detail: "\(error)")

@@ -126,7 +126,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             frame.authResult.code = .unauthenticated
             frame.authResult.message = "authentication failed: wrong fleet secret"
             state = .closed
-            context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in context.close(promise: nil) }
+            writeThenClose(context: context, frame: frame)
             return
         }
         var frame = Fleet_V1_Frame()
@@ -145,7 +145,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         frame.response.code = status.code
         frame.response.message = status.message
         state = .closed
-        context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in context.close(promise: nil) }
+        writeThenClose(context: context, frame: frame)
     }
 
     // MARK: requests
@@ -245,8 +245,16 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         frame.goaway.code = status.code
         frame.goaway.reason = status.message
         state = .closed
-        context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in
-            if close { context.close(promise: nil) }
+        if close {
+            writeThenClose(context: context, frame: frame)
+        } else {
+            context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
         }
+    }
+
+    /// Writes a last frame, then closes once it is on the wire.
+    private func writeThenClose(context: ChannelHandlerContext, frame: Fleet_V1_Frame) {
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in loopBound.value.close(promise: nil) }
     }
 }

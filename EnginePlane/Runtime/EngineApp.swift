@@ -1,0 +1,179 @@
+import EngineCore
+import FleetWire
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import Storage
+import Synchronization
+import SystemdNotify
+import Telemetry
+import TradingDomain
+import UnixSignals
+
+/// Boots one engine: config → ledger → venue → recovery → link and metrics servers → READY=1.
+/// Each `engine-<venue>` main calls `run` with a factory for its venue client.
+public enum EngineApp {
+    public static let version = "0.1.0"
+
+    /// Everything a venue factory may need.
+    public struct VenueContext: Sendable {
+        public let options: EngineOptions
+        public let config: EngineConfigFile
+        public let dataDirectory: String
+        public let durability: SQLiteDatabase.Durability
+    }
+
+    /// Runs until SIGTERM/SIGINT. Throws `ConfigError` for bad flags or files (exit 2).
+    public static func run(
+        venue: Venue, options: EngineOptions, makeVenue: @Sendable (VenueContext) throws -> any VenueClient
+    ) async throws {
+        guard let level = Logger.Level(rawValue: options.logLevel) else {
+            throw ConfigError(file: "--log-level", message: "unknown level '\(options.logLevel)'")
+        }
+        LoggingSetup.bootstrap(level: level)
+        let logger = {
+            var logger = Logger(label: "engine")
+            logger[metadataKey: "engine"] = "\(options.id)"
+            return logger
+        }()
+        let notifier = SystemdNotifier()
+        let status = Mutex("starting")
+        @Sendable func setStatus(_ text: String) {
+            status.withLock { $0 = text }
+            notifier.status(text)
+            logger.info("\(text)")
+        }
+
+        guard let durability = SQLiteDatabase.Durability(rawValue: options.durability.uppercased()) else {
+            throw ConfigError(file: "--durability", message: "use full or normal")
+        }
+        let config = try options.config.map { (path) throws(ConfigError) in try EngineConfigFile.load(path: path, venue: venue) }
+            ?? .defaults(venue: venue)
+        let rpcAddress = try parseAddress(options.listen, flag: "--listen")
+        let metricsAddress = try parseAddress(options.metricsListen, flag: "--metrics-listen")
+        let secret: FleetSecret
+        do { secret = try FleetSecret.load(file: options.fleetSecretFile, environment: ProcessInfo.processInfo.environment) } catch {
+            throw ConfigError(file: options.fleetSecretFile ?? "FLEET_SECRET", message: error.message)
+        }
+        let directory = options.dataDir
+        do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
+            throw ConfigError(file: directory, message: "cannot create the data directory: \(error.localizedDescription)")
+        }
+
+        setStatus("recovering from ledger")
+        let context = VenueContext(options: options, config: config, dataDirectory: directory, durability: durability)
+        let venueClient = try makeVenue(context)
+        let metrics = EngineMetrics(venue: venue)
+        let engine = try Engine(
+            configuration: .init(
+                engineID: options.id, limits: config.limits, startingCash: config.startingCash,
+                ledgerPath: "\(directory)/\(options.id).ledger.sqlite", auditPath: "\(directory)/\(options.id).audit.jsonl",
+                durability: durability),
+            venue: venueClient, observer: metrics, logger: logger)
+        try await venueClient.start()
+        let report = try await engine.recover { setStatus($0) }
+        logger.notice(
+            "recovered",
+            metadata: [
+                "open_orders_checked": "\(report.openOrdersChecked)", "orders_changed": "\(report.ordersChanged)",
+                "fills_applied": "\(report.fillsApplied)", "not_sent": "\(report.notSent)",
+            ])
+
+        let group = MultiThreadedEventLoopGroup.singleton
+        let service = EngineRPCService(engine: engine, version: version, status: { status.withLock { $0 } })
+        let link = try await FleetServer.start(
+            configuration: .init(host: rpcAddress.host, port: rpcAddress.port), service: service, secret: secret, group: group,
+            logger: logger)
+        let http = makeMetricsServer(
+            engine: engine, metrics: metrics, venue: venue, address: metricsAddress, status: { status.withLock { $0 } }, logger: logger)
+
+        metrics.setReady(true)
+        let readyText = "ready: \(venue.rawValue) engine \(options.id) on \(options.listen), metrics on \(options.metricsListen)"
+        status.withLock { $0 = readyText }
+        notifier.ready(status: readyText)
+        logger.notice("\(readyText)")
+
+        let group2 = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: http),
+                    .init(service: HeartbeatService(engine: engine, venueClient: venueClient, notifier: notifier)),
+                    .init(service: LinkService(server: link, notifier: notifier, logger: logger)),
+                ], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group2.run()
+        logger.notice("stopped cleanly")
+    }
+
+    static func makeMetricsServer(
+        engine: Engine, metrics: EngineMetrics, venue: Venue, address: (host: String, port: Int),
+        status: @escaping @Sendable () -> String, logger: Logger
+    ) -> some Service {
+        let router = Router()
+        router.get("/metrics") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: metrics.registry.render())))
+        }
+        router.get("/healthz") { _, _ in "ok\n" }
+        router.get("/readyz") { _, _ -> Response in
+            let ready = await engine.isReady
+            return Response(
+                status: ready ? .ok : .serviceUnavailable, headers: [.contentType: "text/plain"],
+                body: .init(byteBuffer: ByteBuffer(string: ready ? "ready\n" : "recovering\n")))
+        }
+        router.get("/version") { _, _ -> Response in
+            let mode = await engine.tradingMode
+            let body = """
+                {"engine":"\(engine.engineID)","venue":"\(venue.rawValue)","version":"\(version)","mode":"paper","trading_mode":"\(mode.rawValue)","status":"\(status())"}
+
+                """
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
+        }
+        var appLogger = logger
+        appLogger.logLevel = .warning
+        return Application(
+            router: router, configuration: .init(address: .hostname(address.host, port: address.port), serverName: "engine"),
+            logger: appLogger)
+    }
+}
+
+/// The watchdog pulse and the heartbeat event: both go through the engine actor, so a stuck engine
+/// stops pinging and systemd restarts it.
+struct HeartbeatService: Service {
+    let engine: Engine
+    let venueClient: any VenueClient
+    let notifier: SystemdNotifier
+
+    func run() async throws {
+        let interval = min(notifier.watchdogInterval ?? .seconds(1), .seconds(1))
+        let venueEvents = Task {
+            for await event in venueClient.events { await engine.handle(event) }
+        }
+        defer { venueEvents.cancel() }
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            await engine.heartbeat()
+            notifier.watchdog()
+            try? await Task.sleep(for: interval)
+        }
+        await venueClient.stop()
+    }
+}
+
+/// The OPS link server as a service: on SIGTERM it announces STOPPING=1, sends GOAWAY and lets
+/// in-flight requests finish before the process exits.
+struct LinkService: Service {
+    let server: FleetServer
+    let notifier: SystemdNotifier
+    let logger: Logger
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        notifier.stopping(status: "draining OPS links")
+        logger.notice("shutting down: draining links")
+        await server.shutdown()
+    }
+}
