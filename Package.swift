@@ -41,6 +41,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // MARK: Debian system libraries
@@ -106,12 +107,13 @@ let package = Package(
         .target(
             name: "StrategyRouter", dependencies: ["TradingDomain", "OPSConfig", "Storage", "FleetCrypto"],
             path: "ControlPlane/Router", swiftSettings: strict),
-        .target(name: "PnLBook", dependencies: ["TradingDomain"], path: "ControlPlane/PnL", swiftSettings: strict),
+        .target(name: "PnLBook", dependencies: ["TradingDomain", "FleetProto"], path: "ControlPlane/PnL", swiftSettings: strict),
         .target(
             name: "OPSServer",
             dependencies: [
                 "OPSConfig", "FleetLink", "StrategyRouter", "PnLBook", "Telemetry", "SystemdNotify",
-                "FleetProto", "TradingDomain", log, hummingbird, serviceLifecycle, prometheus,
+                "FleetProto", "TradingDomain", "Storage", "FleetWire", log, hummingbird, serviceLifecycle, prometheus,
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             path: "ControlPlane/Server", swiftSettings: strict),

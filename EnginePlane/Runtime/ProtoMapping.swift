@@ -149,16 +149,7 @@ extension Fleet_V1_Snapshot {
         tradingMode = .init(snapshot.mode)
         tradingModeReason = snapshot.modeReason
         account = .init(snapshot.account)
-        positions = snapshot.positions.map { view in
-            var position = Fleet_V1_Position()
-            position.symbol = view.instrument.description
-            position.quantityE8 = view.lot.quantity.units
-            position.averagePriceE8 = view.lot.averagePrice.units
-            position.markPriceE8 = view.mark.units
-            position.realizedPnlE8 = view.lot.realizedPnL.units
-            position.unrealizedPnlE8 = view.lot.unrealizedPnL(mark: view.mark).units
-            return position
-        }
+        positions = snapshot.positions.map { Fleet_V1_Position($0.instrument, $0.lot, mark: $0.mark) }
         openOrders = snapshot.openOrders.map(Fleet_V1_Order.init)
         models = snapshot.models.map { view in
             var model = Fleet_V1_ModelPnL()
@@ -168,10 +159,25 @@ extension Fleet_V1_Snapshot {
             model.fills = UInt64(view.stats.fills)
             model.winningCloses = UInt64(view.stats.winningCloses)
             model.losingCloses = UInt64(view.stats.losingCloses)
+            model.positions = view.lots.sorted { $0.key < $1.key }.map { instrument, lot in
+                Fleet_V1_Position(instrument, lot, mark: snapshot.marks[instrument]?.mid ?? .zero)
+            }
             return model
         }
         marks = snapshot.marks.sorted { $0.key < $1.key }.map { Fleet_V1_Mark($0.key, $0.value) }
         lastEventSeq = snapshot.lastEventSeq
         unixNs = WallClock.nowUnixNanos()
+    }
+}
+
+extension Fleet_V1_Position {
+    init(_ instrument: InstrumentID, _ lot: PositionLot, mark: Fixed) {
+        self.init()
+        symbol = instrument.description
+        quantityE8 = lot.quantity.units
+        averagePriceE8 = lot.averagePrice.units
+        markPriceE8 = mark.units
+        realizedPnlE8 = lot.realizedPnL.units
+        unrealizedPnlE8 = lot.unrealizedPnL(mark: mark).units
     }
 }

@@ -2772,7 +2772,7 @@ const ProtobufCMessageDescriptor fleet__v1__account__descriptor =
   (ProtobufCMessageInit) fleet__v1__account__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor fleet__v1__model_pn_l__field_descriptors[6] =
+static const ProtobufCFieldDescriptor fleet__v1__model_pn_l__field_descriptors[7] =
 {
   {
     "model",
@@ -2846,11 +2846,24 @@ static const ProtobufCFieldDescriptor fleet__v1__model_pn_l__field_descriptors[6
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "positions",
+    7,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Fleet__V1__ModelPnL, n_positions),
+    offsetof(Fleet__V1__ModelPnL, positions),
+    &fleet__v1__position__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned fleet__v1__model_pn_l__field_indices_by_name[] = {
   3,   /* field[3] = fills */
   5,   /* field[5] = losing_closes */
   0,   /* field[0] = model */
+  6,   /* field[6] = positions */
   1,   /* field[1] = realized_pnl_e8 */
   2,   /* field[2] = unrealized_pnl_e8 */
   4,   /* field[4] = winning_closes */
@@ -2858,7 +2871,7 @@ static const unsigned fleet__v1__model_pn_l__field_indices_by_name[] = {
 static const ProtobufCIntRange fleet__v1__model_pn_l__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor fleet__v1__model_pn_l__descriptor =
 {
@@ -2868,7 +2881,7 @@ const ProtobufCMessageDescriptor fleet__v1__model_pn_l__descriptor =
   "Fleet__V1__ModelPnL",
   "fleet.v1",
   sizeof(Fleet__V1__ModelPnL),
-  6,
+  7,
   fleet__v1__model_pn_l__field_descriptors,
   fleet__v1__model_pn_l__field_indices_by_name,
   1,  fleet__v1__model_pn_l__number_ranges,

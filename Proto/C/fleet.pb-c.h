@@ -475,10 +475,15 @@ struct  Fleet__V1__ModelPnL
   uint64_t fills;
   uint64_t winning_closes;
   uint64_t losing_closes;
+  /*
+   * this model's share of each position (average cost)
+   */
+  size_t n_positions;
+  Fleet__V1__Position **positions;
 };
 #define FLEET__V1__MODEL_PN_L__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&fleet__v1__model_pn_l__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0 }
+    , (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0,NULL }
 
 
 struct  Fleet__V1__Mark

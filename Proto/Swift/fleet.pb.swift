@@ -894,6 +894,9 @@ public nonisolated struct Fleet_V1_ModelPnL: Sendable {
 
   public var losingCloses: UInt64 = 0
 
+  /// this model's share of each position (average cost)
+  public var positions: [Fleet_V1_Position] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2187,7 +2190,7 @@ nonisolated extension Fleet_V1_Account: SwiftProtobuf.Message, SwiftProtobuf._Me
 
 nonisolated extension Fleet_V1_ModelPnL: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ModelPnL"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}model\0\u{3}realized_pnl_e8\0\u{3}unrealized_pnl_e8\0\u{1}fills\0\u{3}winning_closes\0\u{3}losing_closes\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}model\0\u{3}realized_pnl_e8\0\u{3}unrealized_pnl_e8\0\u{1}fills\0\u{3}winning_closes\0\u{3}losing_closes\0\u{1}positions\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2201,6 +2204,7 @@ nonisolated extension Fleet_V1_ModelPnL: SwiftProtobuf.Message, SwiftProtobuf._M
       case 4: try { try decoder.decodeSingularUInt64Field(value: &self.fills) }()
       case 5: try { try decoder.decodeSingularUInt64Field(value: &self.winningCloses) }()
       case 6: try { try decoder.decodeSingularUInt64Field(value: &self.losingCloses) }()
+      case 7: try { try decoder.decodeRepeatedMessageField(value: &self.positions) }()
       default: break
       }
     }
@@ -2225,6 +2229,9 @@ nonisolated extension Fleet_V1_ModelPnL: SwiftProtobuf.Message, SwiftProtobuf._M
     if self.losingCloses != 0 {
       try visitor.visitSingularUInt64Field(value: self.losingCloses, fieldNumber: 6)
     }
+    if !self.positions.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.positions, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2235,6 +2242,7 @@ nonisolated extension Fleet_V1_ModelPnL: SwiftProtobuf.Message, SwiftProtobuf._M
     if lhs.fills != rhs.fills {return false}
     if lhs.winningCloses != rhs.winningCloses {return false}
     if lhs.losingCloses != rhs.losingCloses {return false}
+    if lhs.positions != rhs.positions {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

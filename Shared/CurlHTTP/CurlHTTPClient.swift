@@ -49,7 +49,7 @@ public final class CurlHTTPClient {
             let line = String(decoding: UnsafeRawBufferPointer(start: data, count: size * count), as: UTF8.self)
             if let colon = line.firstIndex(of: ":") {
                 let name = line[..<colon].lowercased()
-                let value = line[line.index(after: colon)...].trimmingCharacters(in: " \r\n")
+                let value = String(line[line.index(after: colon)...]).trimmingCharacters(in: " \r\n")
                 sink.headers.append((name, value))
             }
             return size * count

@@ -145,7 +145,9 @@ public actor Engine {
             openOrders: open.values.sorted { $0.createdUnixNanos < $1.createdUnixNanos },
             models: portfolio.modelStats.sorted { $0.key < $1.key }.map { model, stats in
                 EngineSnapshot.ModelView(
-                    model: model, stats: stats, unrealizedPnL: portfolio.unrealizedPnL(model: model, marks: marks))
+                    model: model, stats: stats, unrealizedPnL: portfolio.unrealizedPnL(model: model, marks: marks),
+                    lots: Dictionary(
+                        uniqueKeysWithValues: portfolio.modelLots.filter { $0.key.model == model }.map { ($0.key.instrument, $0.value) }))
             },
             marks: quotes, lastEventSeq: seq)
     }

@@ -37,6 +37,8 @@ public struct EngineSnapshot: Sendable {
         public var model: String
         public var stats: Portfolio.ModelStats
         public var unrealizedPnL: Fixed
+        /// This model's lots, by instrument.
+        public var lots: [InstrumentID: PositionLot]
     }
     public var mode: TradingMode
     public var modeReason: String

@@ -1,0 +1,95 @@
+import Foundation
+import TradingDomain
+import Yams
+
+/// `fleet.yaml`: the engines OPS supervises, and where its other files are.
+///
+/// ```yaml
+/// engines:
+///   - id: paper-1
+///     venue: PAPER
+///     address: 127.0.0.1:7100
+/// strategy_weights: strategy_weights.json   # optional; default: beside this file
+/// ```
+public struct FleetFile: Sendable {
+    public struct EngineEntry: Sendable, Hashable {
+        public var id: String
+        public var venue: Venue
+        public var host: String
+        public var port: Int
+        public var address: String { "\(host):\(port)" }
+    }
+
+    public var engines: [EngineEntry]
+    /// Resolved path of the weights file (may not exist: then there are no weights).
+    public var strategyWeightsPath: String
+
+    public static func load(path: String) throws(OPSConfigError) -> FleetFile {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw OPSConfigError(file: path, line: nil, message: "cannot read: \(error.localizedDescription)")
+        }
+        let raw: Raw
+        do { raw = try YAMLDecoder().decode(Raw.self, from: text) } catch {
+            throw OPSConfigError(file: path, line: Self.line(of: error), message: "\(error)")
+        }
+        guard let rawEngines = raw.engines, !rawEngines.isEmpty else {
+            throw OPSConfigError(file: path, line: nil, message: "engines: list at least one engine (id, venue, address)")
+        }
+        var engines: [EngineEntry] = []
+        var seen = Set<String>()
+        for (index, engine) in rawEngines.enumerated() {
+            let field = "engines[\(index)]"
+            guard !engine.id.isEmpty, seen.insert(engine.id).inserted else {
+                throw OPSConfigError(file: path, line: nil, message: "\(field).id '\(engine.id)' is empty or repeated")
+            }
+            guard let venue = Venue(name: engine.venue) else {
+                throw OPSConfigError(
+                    file: path, line: nil,
+                    message: "\(field).venue '\(engine.venue)' is unknown (known: \(Venue.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            guard let colon = engine.address.lastIndex(of: ":"), let port = Int(engine.address[engine.address.index(after: colon)...]),
+                (1...65535).contains(port), colon != engine.address.startIndex
+            else {
+                throw OPSConfigError(file: path, line: nil, message: "\(field).address '\(engine.address)' is not HOST:PORT")
+            }
+            var host = String(engine.address[..<colon])
+            if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            engines.append(EngineEntry(id: engine.id, venue: venue, host: host, port: port))
+        }
+        let directory = (path as NSString).deletingLastPathComponent
+        func resolve(_ name: String) -> String {
+            name.hasPrefix("/") ? name : (directory.isEmpty ? name : "\(directory)/\(name)")
+        }
+        return FleetFile(engines: engines, strategyWeightsPath: resolve(raw.strategy_weights ?? "strategy_weights.json"))
+    }
+
+    static func line(of error: any Error) -> Int? {
+        if case YamlError.scanner(_, _, let mark, _) = error { return mark.line }
+        if case YamlError.parser(_, _, let mark, _) = error { return mark.line }
+        return nil
+    }
+
+    private struct Raw: Decodable {
+        var engines: [RawEngine]?
+        var strategy_weights: String?
+    }
+    private struct RawEngine: Decodable {
+        var id: String
+        var venue: String
+        var address: String
+    }
+}
+
+/// A configuration file OPS cannot start with: it names the file and, where known, the line.
+public struct OPSConfigError: Error, CustomStringConvertible {
+    public let file: String
+    public let line: Int?
+    public let message: String
+    public init(file: String, line: Int?, message: String) {
+        self.file = file
+        self.line = line
+        self.message = message
+    }
+    public var description: String { line.map { "\(file):\($0): \(message)" } ?? "\(file): \(message)" }
+}

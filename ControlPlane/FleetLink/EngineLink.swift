@@ -1,0 +1,133 @@
+import FleetProto
+import FleetWire
+import Logging
+import NIOCore
+import SwiftProtobuf
+import TradingDomain
+
+/// OPS's side of one engine: keeps an authenticated link up, reconnecting with backoff, and
+/// re-syncs (subscribe, then snapshot) every time it comes back. While it is down, calls fail fast
+/// with UNAVAILABLE and the router sends nothing to this engine.
+public actor EngineLink {
+    public enum State: String, Sendable {
+        case connecting = "CONNECTING"
+        case up = "UP"
+        case down = "DOWN"
+    }
+
+    /// What the link tells the rest of OPS.
+    public enum Notification: Sendable {
+        case up(engineID: String, snapshot: Fleet_V1_Snapshot)
+        case down(engineID: String, reason: String)
+        case event(engineID: String, Fleet_V1_Event)
+        /// Subscription started; events until the snapshot arrives may predate it.
+        case syncing(engineID: String)
+    }
+
+    public nonisolated let id: String
+    public nonisolated let venue: Venue
+    public nonisolated let host: String
+    public nonisolated let port: Int
+    private let secret: FleetSecret
+    private let clientID: String
+    private let group: any EventLoopGroup
+    private let logger: Logger
+    private let notify: @Sendable (Notification) -> Void
+
+    public private(set) var state: State = .connecting
+    public private(set) var stateSinceUnixNanos = WallClock.nowUnixNanos()
+    public private(set) var lastError = ""
+    public private(set) var reconnects = 0
+    /// Instruments the engine quotes (from its last snapshot): what it can trade.
+    public private(set) var symbols: Set<String> = []
+    public private(set) var lastSnapshot: Fleet_V1_Snapshot?
+    private var client: FleetClient?
+
+    public init(
+        id: String, venue: Venue, host: String, port: Int, secret: FleetSecret, clientID: String, group: any EventLoopGroup,
+        logger: Logger, notify: @escaping @Sendable (Notification) -> Void
+    ) {
+        self.id = id
+        self.venue = venue
+        self.host = host
+        self.port = port
+        self.secret = secret
+        self.clientID = clientID
+        self.group = group
+        self.logger = logger
+        self.notify = notify
+    }
+
+    /// Keeps the link up until the task is cancelled.
+    public func run() async {
+        var backoff = Duration.milliseconds(100)
+        while !Task.isCancelled {
+            do {
+                try await connectAndSync()
+                backoff = .milliseconds(100)
+                if let client { try? await client.closeFuture.get() }
+                markDown("link closed")
+            } catch {
+                markDown("\(error)")
+            }
+            if Task.isCancelled { break }
+            reconnects += 1
+            let jitter = Duration.milliseconds(Int64.random(in: 0...50))
+            try? await Task.sleep(for: backoff + jitter)
+            backoff = min(backoff * 2, .seconds(5))
+        }
+        await client?.close()
+    }
+
+    private func connectAndSync() async throws {
+        setState(.connecting)
+        let engineID = id
+        let notify = self.notify
+        let logger = self.logger
+        let client = try await FleetClient.connect(
+            host: host, port: port, secret: secret, configuration: .init(clientID: clientID), group: group,
+            onGoAway: { goaway in logger.info("engine sent goaway", metadata: ["engine": "\(engineID)", "reason": "\(goaway.reason)"]) })
+        guard client.serverID == id else {
+            await client.close()
+            throw RPCStatus(.failedPrecondition, "\(host):\(port) is engine '\(client.serverID)', fleet.yaml expects '\(id)'")
+        }
+        notify(.syncing(engineID: id))
+        _ = try await client.subscribe { event in notify(.event(engineID: engineID, event)) }
+        let snapshot: Fleet_V1_Snapshot = try await client.call(.getSnapshot, Fleet_V1_GetSnapshotRequest())
+        self.client = client
+        symbols = Set(snapshot.marks.map(\.symbol))
+        lastSnapshot = snapshot
+        setState(.up)
+        lastError = ""
+        logger.notice("engine link up", metadata: ["engine": "\(id)", "address": "\(host):\(port)"])
+        notify(.up(engineID: id, snapshot: snapshot))
+    }
+
+    private func markDown(_ reason: String) {
+        client = nil
+        if state != .down {
+            logger.warning("engine link down", metadata: ["engine": "\(id)", "reason": "\(reason)"])
+            notify(.down(engineID: id, reason: reason))
+        }
+        lastError = reason
+        setState(.down)
+    }
+
+    private func setState(_ new: State) {
+        if new != state {
+            state = new
+            stateSinceUnixNanos = WallClock.nowUnixNanos()
+        }
+    }
+
+    /// One call to the engine; UNAVAILABLE at once while the link is not up.
+    public func call<Reply: SwiftProtobuf.Message>(
+        _ method: Fleet_V1_Method, _ request: some SwiftProtobuf.Message, timeout: Duration = .seconds(5),
+        as: Reply.Type = Reply.self
+    ) async throws -> Reply {
+        guard state == .up, let client, client.isActive else {
+            throw RPCStatus.unavailable("engine '\(id)' is \(state == .up ? "reconnecting" : state.rawValue.lowercased())")
+        }
+        return try await client.call(method, request, timeout: timeout)
+    }
+}

@@ -1,0 +1,43 @@
+import Storage
+
+/// Idempotency keys OPS has acted on, in SQLite (WAL, fsync per insert): a key is durable before
+/// the order it names is sent.
+final class IdempotencyStore {
+    struct Entry: Equatable {
+        var key: String
+        var bodyHash: String
+        var clientOrderID: String
+        var model: String
+        var createdUnixNanos: Int64
+    }
+
+    private let database: SQLiteDatabase
+
+    init(path: String) throws(StorageError) {
+        database = try SQLiteDatabase(path: path)
+        try database.execute(
+            """
+            CREATE TABLE IF NOT EXISTS idempotency (
+                key TEXT PRIMARY KEY, body_hash TEXT NOT NULL, client_order_id TEXT NOT NULL,
+                model TEXT NOT NULL, created_ns INTEGER NOT NULL
+            ) WITHOUT ROWID;
+            """)
+    }
+
+    func entry(key: String) throws(StorageError) -> Entry? {
+        let statement = try database.statement(
+            "SELECT body_hash, client_order_id, model, created_ns FROM idempotency WHERE key = ?")
+        statement.bind(1, key)
+        guard try statement.step() else { return nil }
+        return Entry(
+            key: key, bodyHash: statement.string(0), clientOrderID: statement.string(1), model: statement.string(2),
+            createdUnixNanos: statement.int64(3))
+    }
+
+    func insert(_ entry: Entry) throws(StorageError) {
+        try database.statement("INSERT INTO idempotency VALUES (?,?,?,?,?)")
+            .bind(1, entry.key).bind(2, entry.bodyHash).bind(3, entry.clientOrderID).bind(4, entry.model)
+            .bind(5, entry.createdUnixNanos)
+            .run()
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import TradingDomain
+
+/// A trade signal from a strategy, validated: what `POST /strategy/signal` accepts.
+public struct Signal: Sendable, Hashable {
+    public var instrument: InstrumentID
+    public var side: Side
+    public var type: OrderType
+    /// Exactly one of `quantity` (base units) and `quote` (notional in the quote currency) is set.
+    public var quantity: Fixed?
+    public var quote: Fixed?
+    public var limitPrice: Fixed?
+    public var strategy: String
+    public var model: String?
+
+    /// Parses and validates a JSON body. Numbers may be JSON numbers or strings; either way they
+    /// are read as exact decimals.
+    public static func parse(json body: [UInt8]) throws(SignalError) -> Signal {
+        let raw: RawSignal
+        do {
+            raw = try JSONDecoder().decode(RawSignal.self, from: Data(body))
+        } catch let error as SignalError {
+            throw error
+        } catch DecodingError.typeMismatch(_, let context), DecodingError.dataCorrupted(let context) {
+            let field = context.codingPath.map(\.stringValue).joined(separator: ".")
+            throw SignalError.malformed(field.isEmpty ? "the body must be a JSON object" : "'\(field)': \(context.debugDescription)")
+        } catch {
+            throw SignalError.malformed("the body is not valid JSON")
+        }
+        func string(_ key: String) throws(SignalError) -> String? { raw.strings[key] }
+        func decimal(_ key: String) throws(SignalError) -> Fixed? {
+            guard let value = raw.decimals[key] else { return nil }
+            guard value.isPositive else { throw SignalError.malformed("'\(key)' must be positive") }
+            return value
+        }
+
+        guard let symbol = try string("symbol") else { throw SignalError.malformed("'symbol' is required (SYMBOL.VENUE)") }
+        let instrument: InstrumentID
+        do { instrument = try InstrumentID(parsing: symbol) } catch {
+            switch error.problem {
+            case .unknownVenue: throw SignalError.unknownVenue(error.description)
+            case .missingVenue, .badSymbol: throw SignalError.malformed(error.description)
+            }
+        }
+        guard let sideText = try string("side"), let side = Side(rawValue: sideText.uppercased()) else {
+            throw SignalError.malformed("'side' must be BUY or SELL")
+        }
+        let typeText = try string("type") ?? "MARKET"
+        guard let type = OrderType(rawValue: typeText.uppercased()) else {
+            throw SignalError.malformed("'type' must be MARKET or LIMIT")
+        }
+        let quantity = try decimal("quantity")
+        let quote = try decimal("quote")
+        guard (quantity == nil) != (quote == nil) else {
+            throw SignalError.malformed("give exactly one of 'quantity' or 'quote'")
+        }
+        let limitPrice = try decimal("limit_price")
+        switch type {
+        case .limit where limitPrice == nil: throw SignalError.malformed("a LIMIT signal needs 'limit_price'")
+        case .market where limitPrice != nil: throw SignalError.malformed("a MARKET signal takes no 'limit_price'")
+        default: break
+        }
+        let strategy = try string("strategy") ?? "default"
+        let model = try string("model")
+        for (name, value) in [("strategy", strategy), ("model", model ?? "m")] {
+            guard (1...64).contains(value.utf8.count),
+                value.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 45 || $0 == 95 || $0 == 46 })
+            else {
+                throw SignalError.malformed("'\(name)' must be 1-64 characters of A-Z a-z 0-9 - _ .")
+            }
+        }
+        return Signal(
+            instrument: instrument, side: side, type: type, quantity: quantity, quote: quote, limitPrice: limitPrice,
+            strategy: strategy, model: model)
+    }
+}
+
+/// Why a signal was refused before it reached an engine. `httpStatus` and `code` go straight into
+/// the API's `{"error":{"code","message"}}`.
+public struct SignalError: Error, CustomStringConvertible, Equatable {
+    public let httpStatus: Int
+    public let code: String
+    public let message: String
+
+    public static func malformed(_ message: String) -> SignalError { SignalError(httpStatus: 400, code: "INVALID_SIGNAL", message: message) }
+    public static func unknownVenue(_ message: String) -> SignalError { SignalError(httpStatus: 422, code: "UNKNOWN_VENUE", message: message) }
+    public static func noModel(_ message: String) -> SignalError { SignalError(httpStatus: 422, code: "NO_MODEL", message: message) }
+    public static func keyReused(_ message: String) -> SignalError { SignalError(httpStatus: 409, code: "IDEMPOTENCY_KEY_REUSED", message: message) }
+    public static func storage(_ message: String) -> SignalError { SignalError(httpStatus: 500, code: "STORAGE_ERROR", message: message) }
+
+    public var description: String { "\(code): \(message)" }
+}
+
+/// The JSON body as sent: strings and exact decimals (a JSON number or a decimal string), and
+/// nothing else — an unknown field is refused rather than ignored (a typo such as "qty" must not
+/// turn into a default).
+private struct RawSignal: Decodable {
+    static let stringFields: Set<String> = ["symbol", "side", "type", "strategy", "model"]
+    static let decimalFields: Set<String> = ["quantity", "quote", "limit_price"]
+
+    var strings: [String: String] = [:]
+    var decimals: [String: Fixed] = [:]
+
+    struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: Key.self)
+        for key in container.allKeys {
+            let name = key.stringValue
+            if Self.stringFields.contains(name) {
+                if try container.decodeNil(forKey: key) { continue }
+                guard let value = try? container.decode(String.self, forKey: key) else {
+                    throw SignalError.malformed("'\(name)' must be a string")
+                }
+                strings[name] = value
+            } else if Self.decimalFields.contains(name) {
+                if try container.decodeNil(forKey: key) { continue }
+                let text: String
+                if let value = try? container.decode(String.self, forKey: key) {
+                    text = value
+                } else if let value = try? container.decode(Decimal.self, forKey: key) {
+                    // Foundation decodes a JSON number into Decimal from its digits, without
+                    // passing through binary floating point.
+                    text = value.description
+                } else {
+                    throw SignalError.malformed("'\(name)' must be a decimal number or string")
+                }
+                do { decimals[name] = try Fixed(parsing: text) } catch {
+                    throw SignalError.malformed("'\(name)': \(error)")
+                }
+            } else {
+                throw SignalError.malformed("unknown field '\(name)'")
+            }
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import FleetCrypto
+import OPSConfig
+import Storage
+import TradingDomain
+
+/// Decides, for each signal, the model it trades for and the client order id the engine sees.
+///
+/// With an `X-Idempotency-Key` both are derived from the key and remembered durably (before the
+/// order is sent), so a retry — even after an OPS restart — sends the same client order id, and
+/// the engine answers with the existing order instead of making a second one. A key reused with a
+/// different body is refused.
+public actor SignalRouter {
+    public struct Decision: Sendable, Equatable {
+        public var model: String
+        public var clientOrderID: String
+        /// The key was seen before with this same body.
+        public var isRetry: Bool
+    }
+
+    private var weights: StrategyWeights
+    private let store: IdempotencyStore
+
+    public init(weights: StrategyWeights, statePath: String) throws(StorageError) {
+        self.weights = weights
+        self.store = try IdempotencyStore(path: statePath)
+    }
+
+    public var currentWeights: StrategyWeights { weights }
+
+    public func setWeights(_ new: StrategyWeights) { weights = new }
+
+    public func route(_ signal: Signal, idempotencyKey: String?, body: [UInt8]) throws(SignalError) -> Decision {
+        guard let key = idempotencyKey else {
+            let model = try pickModel(signal, draw: Double.random(in: 0..<1))
+            return Decision(model: model, clientOrderID: "s-" + Digest.hex(Digest.randomBytes(12)), isRetry: false)
+        }
+        guard (1...128).contains(key.utf8.count) else {
+            throw SignalError.malformed("X-Idempotency-Key must be 1-128 characters")
+        }
+        let bodyHash = Digest.hex(Digest.sha256(body))
+        let existing: IdempotencyStore.Entry?
+        do { existing = try store.entry(key: key) } catch { throw SignalError.storage("\(error)") }
+        if let existing {
+            guard existing.bodyHash == bodyHash else {
+                throw SignalError.keyReused("X-Idempotency-Key '\(key)' was already used with a different request body")
+            }
+            return Decision(model: existing.model, clientOrderID: existing.clientOrderID, isRetry: true)
+        }
+        let digest = Digest.sha256(Array("signal\u{0}\(key)".utf8))
+        let draw = Double(UInt64(digest[0]) << 24 | UInt64(digest[1]) << 16 | UInt64(digest[2]) << 8 | UInt64(digest[3]))
+            / Double(UInt64(1) << 32)
+        let model = try pickModel(signal, draw: draw)
+        let clientOrderID = "s-" + Digest.hex(Array(digest[4..<16]))
+        do {
+            try store.insert(
+                .init(key: key, bodyHash: bodyHash, clientOrderID: clientOrderID, model: model, createdUnixNanos: WallClock.nowUnixNanos()))
+        } catch {
+            throw SignalError.storage("\(error)")
+        }
+        return Decision(model: model, clientOrderID: clientOrderID, isRetry: false)
+    }
+
+    private func pickModel(_ signal: Signal, draw: Double) throws(SignalError) -> String {
+        if let model = signal.model { return model }
+        guard let model = weights.pick(strategy: signal.strategy, draw: draw) else {
+            throw SignalError.noModel("no model weights for strategy '\(signal.strategy)': name a 'model' or set strategy weights")
+        }
+        return model
+    }
+}

@@ -1,0 +1,126 @@
+import FleetLink
+import FleetProto
+import FleetWire
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import NIOPosix
+import OPSConfig
+import PnLBook
+import ServiceLifecycle
+import Storage
+import StrategyRouter
+import SystemdNotify
+import Telemetry
+import TradingDomain
+import UnixSignals
+
+/// Boots OPS: config → state → engine links → HTTP API. Runs until SIGTERM/SIGINT.
+public enum OPSApp {
+    public static let version = "0.1.0"
+
+    public struct Options: Sendable {
+        public var config: String
+        public var listen: String
+        public var stateDir: String
+        public var fleetSecretFile: String?
+        public var logLevel: String
+
+        public init(config: String, listen: String, stateDir: String, fleetSecretFile: String?, logLevel: String) {
+            self.config = config
+            self.listen = listen
+            self.stateDir = stateDir
+            self.fleetSecretFile = fleetSecretFile
+            self.logLevel = logLevel
+        }
+    }
+
+    /// Throws `OPSConfigError` for anything the operator must fix (exit 2).
+    public static func run(_ options: Options) async throws {
+        guard let level = Logger.Level(rawValue: options.logLevel) else {
+            throw OPSConfigError(file: "--log-level", line: nil, message: "unknown level '\(options.logLevel)'")
+        }
+        LoggingSetup.bootstrap(level: level)
+        let logger = Logger(label: "ops")
+        let environment = ProcessInfo.processInfo.environment
+        guard let token = environment["OPS_API_TOKEN"], token.utf8.count >= 8 else {
+            throw OPSConfigError(file: "OPS_API_TOKEN", line: nil, message: "set OPS_API_TOKEN (at least 8 characters) to protect the API")
+        }
+        let secret: FleetSecret
+        do { secret = try FleetSecret.load(file: options.fleetSecretFile, environment: environment) } catch {
+            throw OPSConfigError(file: options.fleetSecretFile ?? "FLEET_SECRET", line: nil, message: error.message)
+        }
+        let fleet = try FleetFile.load(path: options.config)
+        let weights = try StrategyWeights.load(path: fleet.strategyWeightsPath)
+        guard let colon = options.listen.lastIndex(of: ":"), let port = Int(options.listen[options.listen.index(after: colon)...]) else {
+            throw OPSConfigError(file: "--listen", line: nil, message: "'\(options.listen)' is not HOST:PORT")
+        }
+        let host = String(options.listen[..<colon])
+        do { try FileManager.default.createDirectory(atPath: options.stateDir, withIntermediateDirectories: true) } catch {
+            throw OPSConfigError(file: options.stateDir, line: nil, message: "cannot create the state directory: \(error.localizedDescription)")
+        }
+        let router: SignalRouter
+        do { router = try SignalRouter(weights: weights, statePath: "\(options.stateDir)/idempotency.sqlite") } catch {
+            throw OPSConfigError(file: options.stateDir, line: nil, message: "\(error)")
+        }
+
+        let metrics = OPSMetrics()
+        let book = PnLBook()
+        let group = MultiThreadedEventLoopGroup.singleton
+        let links = fleet.engines.map { entry in
+            EngineLink(
+                id: entry.id, venue: entry.venue, host: entry.host, port: entry.port, secret: secret, clientID: "ops",
+                group: group, logger: logger
+            ) { notification in
+                switch notification {
+                case .syncing(let engineID):
+                    book.beginSync(engineID: engineID, venue: entry.venue.rawValue)
+                case .up(let engineID, let snapshot):
+                    book.resync(engineID: engineID, snapshot: snapshot)
+                    metrics.engine(engineID, up: true)
+                case .down(let engineID, _):
+                    metrics.engine(engineID, up: false)
+                    metrics.reconnect(engineID)
+                case .event(let engineID, let event):
+                    book.apply(engineID: engineID, event: event)
+                }
+            }
+        }
+        for entry in fleet.engines { metrics.engine(entry.id, up: false) }
+        let supervisor = EngineSupervisor(links: links)
+        let context = RouteContext(
+            signals: SignalService(router: router, supervisor: supervisor, metrics: metrics), supervisor: supervisor,
+            book: book, metrics: metrics, router: router, weightsPath: fleet.strategyWeightsPath,
+            startedAt: WallClock.nowUnixNanos())
+        let app = Application(
+            router: makeRouter(context, token: token),
+            configuration: .init(address: .hostname(host, port: port), serverName: "ops"),
+            onServerRunning: { channel in
+                logger.notice("OPS API listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? options.listen)"])
+                SystemdNotifier().ready(status: "serving on \(options.listen), \(links.count) engine(s) configured")
+            },
+            logger: {
+                var quiet = logger
+                quiet.logLevel = max(level, .warning)
+                return quiet
+            }())
+        let services = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: SupervisorService(supervisor: supervisor)), .init(service: app)],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await services.run()
+        logger.notice("stopped cleanly")
+    }
+}
+
+/// Runs the engine links until shutdown.
+struct SupervisorService: Service {
+    let supervisor: EngineSupervisor
+    func run() async throws {
+        let task = Task { await supervisor.run() }
+        try? await gracefulShutdown()
+        task.cancel()
+        await task.value
+    }
+}

@@ -1,0 +1,132 @@
+import HTTPTypes
+import FleetLink
+import FleetProto
+import FleetWire
+import Foundation
+import Prometheus
+import Telemetry
+import StrategyRouter
+import TradingDomain
+
+/// Signal → model → client order id → the engine of the symbol's venue → the order's state.
+struct SignalService: Sendable {
+    let router: SignalRouter
+    let supervisor: EngineSupervisor
+    let metrics: OPSMetrics
+
+    struct Result: Encodable {
+        var clientOrderID: String
+        var engine: String
+        var venue: String
+        var model: String
+        var strategy: String
+        var symbol: String
+        var side: String
+        var type: String
+        var status: String
+        var quantity: Fixed
+        var filledQuantity: Fixed
+        var averageFillPrice: Fixed
+        var limitPrice: Fixed?
+        var rejectReason: String?
+        var rejectMessage: String?
+        var duplicate: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case engine, venue, model, strategy, symbol, side, type, status, quantity, duplicate
+            case clientOrderID = "client_order_id"
+            case filledQuantity = "filled_quantity"
+            case averageFillPrice = "average_fill_price"
+            case limitPrice = "limit_price"
+            case rejectReason = "reject_reason"
+            case rejectMessage = "reject_message"
+        }
+    }
+
+    func handle(body: [UInt8], idempotencyKey: String?) async throws(APIError) -> Result {
+        let started = ContinuousClock.now
+        defer { metrics.signalLatency.record(ContinuousClock.now - started) }
+        let signal: Signal
+        do { signal = try Signal.parse(json: body) } catch {
+            metrics.signal(outcome: "invalid")
+            throw APIError(.init(code: error.httpStatus), error.code, error.message)
+        }
+        let link: EngineLink
+        switch await supervisor.route(venue: signal.instrument.venue) {
+        case .none:
+            metrics.signal(outcome: "no_engine")
+            throw APIError(.unprocessableContent, "UNKNOWN_VENUE", "no engine for venue \(signal.instrument.venue.rawValue) in fleet.yaml")
+        case .down(let ids):
+            metrics.signal(outcome: "engine_down")
+            throw APIError(.serviceUnavailable, "ENGINE_DOWN", "engine(s) \(ids.joined(separator: ", ")) for \(signal.instrument.venue.rawValue) are down")
+        case .engine(let up):
+            link = up
+        }
+        let symbols = await link.symbols
+        if !symbols.isEmpty, !symbols.contains(signal.instrument.description) {
+            metrics.signal(outcome: "unknown_symbol")
+            throw APIError(
+                .unprocessableContent, "UNKNOWN_SYMBOL",
+                "\(signal.instrument) is not traded by engine \(link.id) (it trades \(symbols.sorted().joined(separator: ", ")))")
+        }
+        let decision: SignalRouter.Decision
+        do { decision = try await router.route(signal, idempotencyKey: idempotencyKey, body: body) } catch {
+            metrics.signal(outcome: error.code == "IDEMPOTENCY_KEY_REUSED" ? "key_reused" : "refused")
+            throw APIError(.init(code: error.httpStatus), error.code, error.message)
+        }
+        var request = Fleet_V1_SubmitOrderRequest()
+        request.clientOrderID = decision.clientOrderID
+        request.symbol = signal.instrument.description
+        request.side = signal.side == .buy ? .buy : .sell
+        request.type = signal.type == .market ? .market : .limit
+        request.quantityE8 = signal.quantity?.units ?? 0
+        request.quoteQuantityE8 = signal.quote?.units ?? 0
+        request.limitPriceE8 = signal.limitPrice?.units ?? 0
+        request.model = decision.model
+        request.strategy = signal.strategy
+        let reply: Fleet_V1_SubmitOrderResponse
+        do {
+            reply = try await link.call(.submitOrder, request)
+        } catch let status as RPCStatus {
+            metrics.signal(outcome: "engine_error")
+            throw Self.apiError(status, engine: link.id)
+        } catch {
+            metrics.signal(outcome: "engine_error")
+            throw APIError(.badGateway, "ENGINE_ERROR", "\(error)")
+        }
+        let order = reply.order
+        metrics.signal(outcome: order.status == .rejected ? "rejected" : "accepted")
+        return Result(
+            clientOrderID: order.clientOrderID, engine: link.id, venue: link.venue.rawValue, model: order.model,
+            strategy: order.strategy, symbol: order.symbol, side: signal.side.rawValue, type: signal.type.rawValue,
+            status: Self.statusName(order.status), quantity: Fixed(units: order.quantityE8),
+            filledQuantity: Fixed(units: order.filledQuantityE8), averageFillPrice: Fixed(units: order.averageFillPriceE8),
+            limitPrice: order.limitPriceE8 == 0 ? nil : Fixed(units: order.limitPriceE8),
+            rejectReason: order.rejectReason.isEmpty ? nil : order.rejectReason,
+            rejectMessage: order.rejectMessage.isEmpty ? nil : order.rejectMessage, duplicate: reply.duplicate || decision.isRetry)
+    }
+
+    static func apiError(_ status: RPCStatus, engine: String) -> APIError {
+        switch status.code {
+        case .invalidArgument: APIError(.badRequest, "INVALID_ORDER", "engine \(engine): \(status.message)")
+        case .alreadyExists: APIError(.conflict, "CLIENT_ORDER_ID_CONFLICT", "engine \(engine): \(status.message)")
+        case .unavailable: APIError(.serviceUnavailable, "ENGINE_DOWN", "engine \(engine): \(status.message)")
+        case .deadlineExceeded: APIError(.gatewayTimeout, "ENGINE_TIMEOUT", "engine \(engine) did not answer in time")
+        default: APIError(.badGateway, "ENGINE_ERROR", "engine \(engine): \(status)")
+        }
+    }
+
+    static func statusName(_ status: Fleet_V1_OrderStatus) -> String {
+        switch status {
+        case .pendingSubmit: "PENDING_SUBMIT"
+        case .accepted: "ACCEPTED"
+        case .partiallyFilled: "PARTIALLY_FILLED"
+        case .filled: "FILLED"
+        case .pendingCancel: "PENDING_CANCEL"
+        case .canceled: "CANCELED"
+        case .rejected: "REJECTED"
+        case .expired: "EXPIRED"
+        default: "UNKNOWN"
+        }
+    }
+}
