@@ -133,6 +133,8 @@ let package = Package(
             name: "FleetWireTests",
             dependencies: [
                 "FleetWire", "FleetProto", .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
             ] + nio,
             swiftSettings: strict),
@@ -145,7 +147,7 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["FleetTestKit", "CurlHTTP", "FleetWire", "FleetProto", "TradingDomain"],
+            dependencies: ["FleetTestKit", "CurlHTTP", "FleetWire", "FleetProto", "TradingDomain", "Storage"],
             swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,191 @@
+import FleetProto
+import FleetWire
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import SwiftProtobuf
+import NIOPosix
+import Testing
+
+/// The link over real loopback sockets: handshake, many calls in flight, deadlines, subscription
+/// events, bad peers, goaway.
+@Suite(.serialized)
+struct LinkTests {
+    final class RecordingService: FleetService {
+        let serverID = "test-engine"
+        let venue = "PAPER"
+        let handled = NIOLockedValueBox<[Fleet_V1_Method]>([])
+        let sinks = NIOLockedValueBox<[EventSink]>([])
+
+        func handle(_ request: ServerRequest, events: EventSink?) async -> Result<Data, RPCStatus> {
+            handled.withLockedValue { $0.append(request.method) }
+            switch request.method {
+            case .noop:
+                // Echo, after a little jitter, so responses come back out of order.
+                try? await Task.sleep(for: .microseconds(Int.random(in: 0...2000)))
+                return .success(request.payload)
+            case .subscribe:
+                if let events { sinks.withLockedValue { $0.append(events) } }
+                return .success(Data())
+            case .health:
+                try? await Task.sleep(for: .milliseconds(300))
+                return .success(Data())
+            default:
+                return .failure(RPCStatus(.unimplemented, "not in this test"))
+            }
+        }
+    }
+
+    static let secret = try! FleetSecret(Array("link-test-secret-0123456789".utf8))
+    let group = MultiThreadedEventLoopGroup.singleton
+
+    func startServer(_ service: RecordingService) async throws -> (FleetServer, Int) {
+        let server = try await FleetServer.start(
+            configuration: .init(host: "127.0.0.1", port: 0), service: service, secret: Self.secret, group: group,
+            logger: Logger(label: "test"))
+        return (server, try #require(server.localAddress?.port))
+    }
+
+    @Test func manyCallsInFlightAreMatchedByStreamID() async throws {
+        let service = RecordingService()
+        let (server, port) = try await startServer(service)
+        let client = try await FleetClient.connect(
+            host: "127.0.0.1", port: port, secret: Self.secret, configuration: .init(clientID: "t"), group: group)
+        #expect(client.serverID == "test-engine")
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            for index in 0..<200 {
+                tasks.addTask {
+                    let payload = Data("call-\(index)".utf8)
+                    let reply = try await client.call(.noop, payload: payload, deadlineUnixNanos: 0)
+                    #expect(reply == payload)
+                }
+            }
+            try await tasks.waitForAll()
+        }
+        await client.close()
+        await server.shutdown()
+    }
+
+    @Test func wrongSecretIsUnauthenticatedAndReachesNothing() async throws {
+        let service = RecordingService()
+        let (server, port) = try await startServer(service)
+        let wrong = try FleetSecret(Array("not-the-fleet-secret-at-all".utf8))
+        await #expect(throws: RPCStatus.self) {
+            _ = try await FleetClient.connect(
+                host: "127.0.0.1", port: port, secret: wrong, configuration: .init(clientID: "t"), group: group)
+        }
+        #expect(service.handled.withLockedValue { $0 }.isEmpty)
+        await server.shutdown()
+    }
+
+    @Test func requestBeforeAuthGetsUnauthenticatedAndClose() async throws {
+        let service = RecordingService()
+        let (server, port) = try await startServer(service)
+        var request = Fleet_V1_Frame()
+        request.streamID = 1
+        request.request.method = .noop
+        let frames = try RawPeer.exchange(port: port, send: [try request.wireBytes()])
+        #expect(frames.first?.hello.serverID == "test-engine")
+        let response = try #require(frames.dropFirst().first)
+        #expect(response.response.code == .unauthenticated)
+        #expect(service.handled.withLockedValue { $0 }.isEmpty)
+        await server.shutdown()
+    }
+
+    @Test func expiredDeadlineIsRefusedAndNeverExecuted() async throws {
+        let service = RecordingService()
+        let (server, port) = try await startServer(service)
+        let client = try await FleetClient.connect(
+            host: "127.0.0.1", port: port, secret: Self.secret, configuration: .init(clientID: "t"), group: group)
+        let past = Int64(Date().timeIntervalSince1970 * 1e9) - 1_000_000_000
+        await #expect(throws: RPCStatus.deadlineExceeded()) {
+            _ = try await client.call(.noop, payload: Data(), deadlineUnixNanos: past)
+        }
+        #expect(service.handled.withLockedValue { $0 }.isEmpty)
+        await client.close()
+        await server.shutdown()
+    }
+
+    @Test func garbageAndOversizedFramesCloseTheLinkWithAnError() async throws {
+        let service = RecordingService()
+        let (server, port) = try await startServer(service)
+        let oversized = try RawPeer.exchange(port: port, send: [[0x7f, 0xff, 0xff, 0xff]])
+        #expect(oversized.last?.goaway.code == .resourceExhausted)
+        let garbage = try RawPeer.exchange(port: port, send: [[0, 0, 0, 4, 0xff, 0xff, 0xff, 0xff]])
+        #expect(garbage.last?.goaway.code == .invalidArgument)
+        #expect(service.handled.withLockedValue { $0 }.isEmpty)
+        await server.shutdown()
+    }
+
+    @Test func subscriptionReceivesPushedEvents() async throws {
+        let service = RecordingService()
+        let (server, port) = try await startServer(service)
+        let client = try await FleetClient.connect(
+            host: "127.0.0.1", port: port, secret: Self.secret, configuration: .init(clientID: "t"), group: group)
+        let received = NIOLockedValueBox<[UInt64]>([])
+        _ = try await client.subscribe { event in received.withLockedValue { $0.append(event.seq) } }
+        let first = service.sinks.withLockedValue { $0.first }
+        let sink = try #require(first)
+        sink.send((1...5).map { seq in
+            var event = Fleet_V1_Event()
+            event.seq = UInt64(seq)
+            return event
+        })
+        for _ in 0..<100 where received.withLockedValue({ $0.count }) < 5 { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(received.withLockedValue { $0 } == [1, 2, 3, 4, 5])
+        await client.close()
+        await server.shutdown()
+    }
+
+    @Test func shutdownSendsGoAwayAndFinishesInFlightCalls() async throws {
+        let service = RecordingService()
+        let (server, port) = try await startServer(service)
+        let goaways = NIOLockedValueBox<[Fleet_V1_GoAway]>([])
+        let client = try await FleetClient.connect(
+            host: "127.0.0.1", port: port, secret: Self.secret, configuration: .init(clientID: "t"), group: group,
+            onGoAway: { goaway in goaways.withLockedValue { $0.append(goaway) } })
+        async let slow = client.call(.health, payload: Data(), deadlineUnixNanos: 0)
+        try await Task.sleep(for: .milliseconds(50))
+        await server.shutdown()
+        _ = try await slow  // answered although the server was shutting down
+        #expect(goaways.withLockedValue { $0.first?.code } == .unavailable)
+        await #expect(throws: RPCStatus.self) { _ = try await client.call(.noop, payload: Data(), deadlineUnixNanos: 0) }
+    }
+}
+
+/// A bare TCP peer that sends raw bytes and collects the frames it gets back until the server closes.
+enum RawPeer {
+    static func exchange(port: Int, send chunks: [[UInt8]]) throws -> [Fleet_V1_Frame] {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw RPCStatus.unavailable("connect failed") }
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        for chunk in chunks { _ = chunk.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } }
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = read(fd, &buffer, buffer.count)
+            if count <= 0 { break }
+            received += buffer[0..<count]
+        }
+        var frames: [Fleet_V1_Frame] = []
+        var offset = 0
+        while offset + 4 <= received.count {
+            let length = Int(received[offset]) << 24 | Int(received[offset + 1]) << 16 | Int(received[offset + 2]) << 8
+                | Int(received[offset + 3])
+            guard offset + 4 + length <= received.count else { break }
+            frames.append(try Fleet_V1_Frame(serializedBytes: Array(received[offset + 4..<offset + 4 + length])))
+            offset += 4 + length
+        }
+        return frames
+    }
+}
