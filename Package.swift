@@ -143,7 +143,7 @@ let package = Package(
             name: "EngineCoreTests", dependencies: ["EngineCore", "PaperVenue", "TradingDomain", "Storage"],
             swiftSettings: strict),
         .testTarget(
-            name: "ControlPlaneTests", dependencies: ["StrategyRouter", "PnLBook", "OPSConfig", "TradingDomain"],
+            name: "ControlPlaneTests", dependencies: ["StrategyRouter", "PnLBook", "OPSConfig", "TradingDomain", "FleetProto"],
             swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",

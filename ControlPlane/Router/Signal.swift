@@ -13,6 +13,20 @@ public struct Signal: Sendable, Hashable {
     public var strategy: String
     public var model: String?
 
+    public init(
+        instrument: InstrumentID, side: Side, type: OrderType, quantity: Fixed?, quote: Fixed?, limitPrice: Fixed?,
+        strategy: String, model: String?
+    ) {
+        self.instrument = instrument
+        self.side = side
+        self.type = type
+        self.quantity = quantity
+        self.quote = quote
+        self.limitPrice = limitPrice
+        self.strategy = strategy
+        self.model = model
+    }
+
     /// Parses and validates a JSON body. Numbers may be JSON numbers or strings; either way they
     /// are read as exact decimals.
     public static func parse(json body: [UInt8]) throws(SignalError) -> Signal {

@@ -33,8 +33,9 @@ public struct RiskRails: Sendable {
     public func check(instrument: InstrumentID, side: Side, quantity: Fixed, context: Context) -> Verdict {
         let signed = side == .buy ? quantity : -quantity
         let after = context.position + signed
+        // Reducing: the order goes against the position and does not carry it through zero.
         let reducesOnly = !context.position.isZero && context.position.signum != signed.signum
-            && after.magnitude <= context.position.magnitude
+            && (after.isZero || after.signum == context.position.signum)
 
         switch context.mode {
         case .halted:

@@ -1,0 +1,71 @@
+import Foundation
+import OPSConfig
+import StrategyRouter
+import Testing
+import TradingDomain
+
+struct SignalRouterTests {
+    let signal = Signal(
+        instrument: InstrumentID(symbol: "BTCUSDT", venue: .paper), side: .buy, type: .market, quantity: Fixed(1), quote: nil,
+        limitPrice: nil, strategy: "demo", model: nil)
+    let weights = StrategyWeights(["demo": ["a": 3, "b": 1]])
+
+    func path() -> String { NSTemporaryDirectory() + "router-\(UUID().uuidString).sqlite" }
+
+    @Test func sameKeySameOrderEvenAfterRestart() async throws {
+        let file = path()
+        let body = Array("{}".utf8)
+        let first = try await SignalRouter(weights: weights, statePath: file).route(signal, idempotencyKey: "k", body: body)
+        #expect(!first.isRetry)
+        // Weights change and OPS restarts: the retry still maps to the same order and model.
+        let reopened = try SignalRouter(weights: StrategyWeights(["demo": ["c": 1]]), statePath: file)
+        let retry = try await reopened.route(signal, idempotencyKey: "k", body: body)
+        #expect(retry.clientOrderID == first.clientOrderID)
+        #expect(retry.model == first.model)
+        #expect(retry.isRetry)
+    }
+
+    @Test func keyReusedWithAnotherBodyIs409() async throws {
+        let router = try SignalRouter(weights: weights, statePath: path())
+        _ = try await router.route(signal, idempotencyKey: "k", body: Array("{1}".utf8))
+        do {
+            _ = try await router.route(signal, idempotencyKey: "k", body: Array("{2}".utf8))
+            Issue.record("reuse accepted")
+        } catch {
+            #expect(error.httpStatus == 409)
+        }
+    }
+
+    @Test func noKeyMeansANewOrderEachTime() async throws {
+        let router = try SignalRouter(weights: weights, statePath: path())
+        let a = try await router.route(signal, idempotencyKey: nil, body: [])
+        let b = try await router.route(signal, idempotencyKey: nil, body: [])
+        #expect(a.clientOrderID != b.clientOrderID)
+    }
+
+    @Test func modelFollowsTheWeights() {
+        #expect(weights.pick(strategy: "demo", draw: 0.0) == "a")
+        #expect(weights.pick(strategy: "demo", draw: 0.74) == "a")
+        #expect(weights.pick(strategy: "demo", draw: 0.76) == "b")
+        #expect(weights.pick(strategy: "other", draw: 0.5) == nil)
+        var counts: [String: Int] = [:]
+        for index in 0..<4000 { counts[weights.pick(strategy: "demo", draw: Double(index) / 4000)!, default: 0] += 1 }
+        #expect(counts["a"] == 3000 && counts["b"] == 1000)
+    }
+
+    @Test func explicitModelNeedsNoWeights() async throws {
+        var named = signal
+        named.model = "x"
+        named.strategy = "unknown"
+        let router = try SignalRouter(weights: StrategyWeights([:]), statePath: path())
+        #expect(try await router.route(named, idempotencyKey: nil, body: []).model == "x")
+        named.model = nil
+        await #expect(throws: SignalError.self) { _ = try await router.route(named, idempotencyKey: nil, body: []) }
+    }
+
+    @Test func badWeightsFilesAreRefused() {
+        #expect(throws: OPSConfigError.self) { try StrategyWeights.parse(Data(#"{"s":{"a":-1}}"#.utf8), source: "w") }
+        #expect(throws: OPSConfigError.self) { try StrategyWeights.parse(Data(#"{"s":{}}"#.utf8), source: "w") }
+        #expect(throws: OPSConfigError.self) { try StrategyWeights.parse(Data(#"["a"]"#.utf8), source: "w") }
+    }
+}
