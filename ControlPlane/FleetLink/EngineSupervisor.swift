@@ -18,19 +18,22 @@ public final class EngineSupervisor: Sendable {
 
     public func link(id: String) -> EngineLink? { links.first { $0.id == id } }
 
-    /// Where to send an order for `venue`: the first engine of that venue whose link is up.
-    public enum Route: Sendable {
-        case engine(EngineLink)
-        /// Engines exist for the venue but none is up.
-        case down([String])
-        /// fleet.yaml has no engine for the venue.
-        case none
+    /// The engines configured for `venue`, in id order.
+    public func engines(venue: Venue) -> [EngineLink] {
+        links.filter { $0.venue == venue }.sorted { $0.id < $1.id }
     }
 
-    public func route(venue: Venue) async -> Route {
-        let candidates = links.filter { $0.venue == venue }
-        guard !candidates.isEmpty else { return .none }
-        for link in candidates where await link.state == .up { return .engine(link) }
-        return .down(candidates.map(\.id))
+    /// The engine of `venue` that trades `model`: a stable choice (a hash of the model name over the
+    /// configured engines, up or not), so a model's positions stay on one account and a retried
+    /// order reaches the engine that knows its client order id.
+    public func engine(venue: Venue, model: String) -> EngineLink? {
+        let candidates = engines(venue: venue)
+        guard !candidates.isEmpty else { return nil }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in model.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        return candidates[Int(hash % UInt64(candidates.count))]
     }
 }

@@ -8,6 +8,7 @@ final class IdempotencyStore {
         var bodyHash: String
         var clientOrderID: String
         var model: String
+        var engineID: String
         var createdUnixNanos: Int64
     }
 
@@ -19,25 +20,25 @@ final class IdempotencyStore {
             """
             CREATE TABLE IF NOT EXISTS idempotency (
                 key TEXT PRIMARY KEY, body_hash TEXT NOT NULL, client_order_id TEXT NOT NULL,
-                model TEXT NOT NULL, created_ns INTEGER NOT NULL
+                model TEXT NOT NULL, engine_id TEXT NOT NULL, created_ns INTEGER NOT NULL
             ) WITHOUT ROWID;
             """)
     }
 
     func entry(key: String) throws(StorageError) -> Entry? {
         let statement = try database.statement(
-            "SELECT body_hash, client_order_id, model, created_ns FROM idempotency WHERE key = ?")
+            "SELECT body_hash, client_order_id, model, engine_id, created_ns FROM idempotency WHERE key = ?")
         statement.bind(1, key)
         guard try statement.step() else { return nil }
         return Entry(
             key: key, bodyHash: statement.string(0), clientOrderID: statement.string(1), model: statement.string(2),
-            createdUnixNanos: statement.int64(3))
+            engineID: statement.string(3), createdUnixNanos: statement.int64(4))
     }
 
     func insert(_ entry: Entry) throws(StorageError) {
-        try database.statement("INSERT INTO idempotency VALUES (?,?,?,?,?)")
+        try database.statement("INSERT INTO idempotency VALUES (?,?,?,?,?,?)")
             .bind(1, entry.key).bind(2, entry.bodyHash).bind(3, entry.clientOrderID).bind(4, entry.model)
-            .bind(5, entry.createdUnixNanos)
+            .bind(5, entry.engineID).bind(6, entry.createdUnixNanos)
             .run()
     }
 }

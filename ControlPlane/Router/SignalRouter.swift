@@ -13,6 +13,9 @@ public actor SignalRouter {
     public struct Decision: Sendable, Equatable {
         public var model: String
         public var clientOrderID: String
+        /// The engine that gets the order. A retry goes to the same engine as the first attempt,
+        /// whatever is up now: only that engine can recognise the client order id.
+        public var engineID: String
         /// The key was seen before with this same body.
         public var isRetry: Bool
     }
@@ -29,10 +32,14 @@ public actor SignalRouter {
 
     public func setWeights(_ new: StrategyWeights) { weights = new }
 
-    public func route(_ signal: Signal, idempotencyKey: String?, body: [UInt8]) throws(SignalError) -> Decision {
+    /// `engineFor` maps a model to the engine of the signal's venue that trades it.
+    public func route(
+        _ signal: Signal, idempotencyKey: String?, body: [UInt8], engineFor: (String) -> String
+    ) throws(SignalError) -> Decision {
         guard let key = idempotencyKey else {
             let model = try pickModel(signal, draw: Double.random(in: 0..<1))
-            return Decision(model: model, clientOrderID: "s-" + Digest.hex(Digest.randomBytes(12)), isRetry: false)
+            return Decision(
+                model: model, clientOrderID: "s-" + Digest.hex(Digest.randomBytes(12)), engineID: engineFor(model), isRetry: false)
         }
         guard (1...128).contains(key.utf8.count) else {
             throw SignalError.malformed("X-Idempotency-Key must be 1-128 characters")
@@ -44,20 +51,24 @@ public actor SignalRouter {
             guard existing.bodyHash == bodyHash else {
                 throw SignalError.keyReused("X-Idempotency-Key '\(key)' was already used with a different request body")
             }
-            return Decision(model: existing.model, clientOrderID: existing.clientOrderID, isRetry: true)
+            return Decision(
+                model: existing.model, clientOrderID: existing.clientOrderID, engineID: existing.engineID, isRetry: true)
         }
         let digest = Digest.sha256(Array("signal\u{0}\(key)".utf8))
         let draw = Double(UInt64(digest[0]) << 24 | UInt64(digest[1]) << 16 | UInt64(digest[2]) << 8 | UInt64(digest[3]))
             / Double(UInt64(1) << 32)
         let model = try pickModel(signal, draw: draw)
         let clientOrderID = "s-" + Digest.hex(Array(digest[4..<16]))
+        let engineID = engineFor(model)
         do {
             try store.insert(
-                .init(key: key, bodyHash: bodyHash, clientOrderID: clientOrderID, model: model, createdUnixNanos: WallClock.nowUnixNanos()))
+                .init(
+                    key: key, bodyHash: bodyHash, clientOrderID: clientOrderID, model: model, engineID: engineID,
+                    createdUnixNanos: WallClock.nowUnixNanos()))
         } catch {
             throw SignalError.storage("\(error)")
         }
-        return Decision(model: model, clientOrderID: clientOrderID, isRetry: false)
+        return Decision(model: model, clientOrderID: clientOrderID, engineID: engineID, isRetry: false)
     }
 
     private func pickModel(_ signal: Signal, draw: Double) throws(SignalError) -> String {

@@ -51,28 +51,37 @@ struct SignalService: Sendable {
             metrics.signal(outcome: "invalid")
             throw APIError(.init(code: error.httpStatus), error.code, error.message)
         }
-        let link: EngineLink
-        switch await supervisor.route(venue: signal.instrument.venue) {
-        case .none:
+        let venue = signal.instrument.venue
+        guard !supervisor.engines(venue: venue).isEmpty else {
             metrics.signal(outcome: "no_engine")
-            throw APIError(.unprocessableContent, "UNKNOWN_VENUE", "no engine for venue \(signal.instrument.venue.rawValue) in fleet.yaml")
-        case .down(let ids):
-            metrics.signal(outcome: "engine_down")
-            throw APIError(.serviceUnavailable, "ENGINE_DOWN", "engine(s) \(ids.joined(separator: ", ")) for \(signal.instrument.venue.rawValue) are down")
-        case .engine(let up):
-            link = up
+            throw APIError(.unprocessableContent, "UNKNOWN_VENUE", "no engine for venue \(venue.rawValue) in fleet.yaml")
         }
-        let symbols = await link.symbols
+        // Refuse a symbol no engine of the venue quotes before anything is recorded.
+        var symbols = Set<String>()
+        for engine in supervisor.engines(venue: venue) { symbols.formUnion(await engine.symbols) }
         if !symbols.isEmpty, !symbols.contains(signal.instrument.description) {
             metrics.signal(outcome: "unknown_symbol")
             throw APIError(
                 .unprocessableContent, "UNKNOWN_SYMBOL",
-                "\(signal.instrument) is not traded by engine \(link.id) (it trades \(symbols.sorted().joined(separator: ", ")))")
+                "\(signal.instrument) is not traded on \(venue.rawValue) (engines trade \(symbols.sorted().joined(separator: ", ")))")
         }
+        let supervisor = self.supervisor
         let decision: SignalRouter.Decision
-        do { decision = try await router.route(signal, idempotencyKey: idempotencyKey, body: body) } catch {
+        do {
+            decision = try await router.route(signal, idempotencyKey: idempotencyKey, body: body) { model in
+                supervisor.engine(venue: venue, model: model)?.id ?? ""
+            }
+        } catch {
             metrics.signal(outcome: error.code == "IDEMPOTENCY_KEY_REUSED" ? "key_reused" : "refused")
             throw APIError(.init(code: error.httpStatus), error.code, error.message)
+        }
+        guard let link = supervisor.link(id: decision.engineID) else {
+            metrics.signal(outcome: "no_engine")
+            throw APIError(.conflict, "ENGINE_GONE", "engine '\(decision.engineID)' of this idempotency key is no longer in fleet.yaml")
+        }
+        guard await link.state == .up else {
+            metrics.signal(outcome: "engine_down")
+            throw APIError(.serviceUnavailable, "ENGINE_DOWN", "engine \(link.id) for \(venue.rawValue) is down; retry later with the same X-Idempotency-Key")
         }
         var request = Fleet_V1_SubmitOrderRequest()
         request.clientOrderID = decision.clientOrderID

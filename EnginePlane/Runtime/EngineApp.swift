@@ -63,7 +63,7 @@ public enum EngineApp {
             throw ConfigError(file: directory, message: "cannot create the data directory: \(error.localizedDescription)")
         }
 
-        setStatus("recovering from ledger")
+        setStatus("opening ledger")
         let context = VenueContext(options: options, config: config, dataDirectory: directory, durability: durability)
         let venueClient = try makeVenue(context)
         let metrics = EngineMetrics(venue: venue)
@@ -73,37 +73,21 @@ public enum EngineApp {
                 ledgerPath: "\(directory)/\(options.id).ledger.sqlite", auditPath: "\(directory)/\(options.id).audit.jsonl",
                 durability: durability),
             venue: venueClient, observer: metrics, logger: logger)
-        try await venueClient.start()
-        let report = try await engine.recover { setStatus($0) }
-        logger.notice(
-            "recovered",
-            metadata: [
-                "open_orders_checked": "\(report.openOrdersChecked)", "orders_changed": "\(report.ordersChanged)",
-                "fills_applied": "\(report.fillsApplied)", "not_sent": "\(report.notSent)",
-            ])
 
-        let group = MultiThreadedEventLoopGroup.singleton
-        let service = EngineRPCService(engine: engine, version: version, status: { status.withLock { $0 } })
-        let link = try await FleetServer.start(
-            configuration: .init(host: rpcAddress.host, port: rpcAddress.port), service: service, secret: secret, group: group,
-            logger: logger)
+        // The metrics port answers from the start (/readyz says 503 while recovering); the link
+        // opens only once recovery is done, and closes first on SIGTERM (services stop in reverse order).
         let http = makeMetricsServer(
             engine: engine, metrics: metrics, venue: venue, address: metricsAddress, status: { status.withLock { $0 } }, logger: logger)
-
-        metrics.setReady(true)
-        let readyText = "ready: \(venue.rawValue) engine \(options.id) on \(options.listen), metrics on \(options.metricsListen)"
-        status.withLock { $0 = readyText }
-        notifier.ready(status: readyText)
-        logger.notice("\(readyText)")
-
-        let group2 = ServiceGroup(
+        let lifecycle = EngineService(
+            engine: engine, venueClient: venueClient, metrics: metrics, secret: secret, rpcAddress: rpcAddress,
+            notifier: notifier, logger: logger, version: version, status: { status.withLock { $0 } },
+            setStatus: setStatus,
+            readyText: "ready: \(venue.rawValue) engine \(options.id) on \(options.listen), metrics on \(options.metricsListen)")
+        let group = ServiceGroup(
             configuration: .init(
-                services: [
-                    .init(service: http),
-                    .init(service: HeartbeatService(engine: engine, venueClient: venueClient, notifier: notifier)),
-                    .init(service: LinkService(server: link, notifier: notifier, logger: logger)),
-                ], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group2.run()
+                services: [.init(service: http), .init(service: lifecycle)], gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
         logger.notice("stopped cleanly")
     }
 
@@ -141,39 +125,54 @@ public enum EngineApp {
     }
 }
 
-/// The watchdog pulse and the heartbeat event: both go through the engine actor, so a stuck engine
-/// stops pinging and systemd restarts it.
-struct HeartbeatService: Service {
+/// Recovery, then the OPS link, then the heartbeat until SIGTERM; then STOPPING=1, GOAWAY and drain.
+///
+/// The heartbeat runs through the engine actor, so the watchdog ping stops if the engine stalls and
+/// systemd restarts it.
+struct EngineService: Service {
     let engine: Engine
     let venueClient: any VenueClient
+    let metrics: EngineMetrics
+    let secret: FleetSecret
+    let rpcAddress: (host: String, port: Int)
     let notifier: SystemdNotifier
+    let logger: Logger
+    let version: String
+    let status: @Sendable () -> String
+    let setStatus: @Sendable (String) -> Void
+    let readyText: String
 
     func run() async throws {
-        let interval = min(notifier.watchdogInterval ?? .seconds(1), .seconds(1))
+        setStatus("recovering from ledger")
+        try await venueClient.start()
+        let report = try await engine.recover { setStatus($0) }
+        logger.notice(
+            "recovered",
+            metadata: [
+                "open_orders_checked": "\(report.openOrdersChecked)", "orders_changed": "\(report.ordersChanged)",
+                "fills_applied": "\(report.fillsApplied)", "not_sent": "\(report.notSent)",
+            ])
         let venueEvents = Task {
             for await event in venueClient.events { await engine.handle(event) }
         }
-        defer { venueEvents.cancel() }
+        let service = EngineRPCService(engine: engine, version: version, status: status)
+        let link = try await FleetServer.start(
+            configuration: .init(host: rpcAddress.host, port: rpcAddress.port), service: service, secret: secret,
+            group: MultiThreadedEventLoopGroup.singleton, logger: logger)
+        metrics.setReady(true)
+        setStatus(readyText)
+        notifier.ready(status: readyText)
+
+        let interval = min(notifier.watchdogInterval ?? .seconds(1), .seconds(1))
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             await engine.heartbeat()
             notifier.watchdog()
             try? await Task.sleep(for: interval)
         }
-        await venueClient.stop()
-    }
-}
-
-/// The OPS link server as a service: on SIGTERM it announces STOPPING=1, sends GOAWAY and lets
-/// in-flight requests finish before the process exits.
-struct LinkService: Service {
-    let server: FleetServer
-    let notifier: SystemdNotifier
-    let logger: Logger
-
-    func run() async throws {
-        try? await gracefulShutdown()
         notifier.stopping(status: "draining OPS links")
         logger.notice("shutting down: draining links")
-        await server.shutdown()
+        await link.shutdown()
+        await venueClient.stop()
+        venueEvents.cancel()
     }
 }

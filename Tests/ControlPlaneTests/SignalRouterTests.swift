@@ -15,21 +15,22 @@ struct SignalRouterTests {
     @Test func sameKeySameOrderEvenAfterRestart() async throws {
         let file = path()
         let body = Array("{}".utf8)
-        let first = try await SignalRouter(weights: weights, statePath: file).route(signal, idempotencyKey: "k", body: body)
+        let first = try await SignalRouter(weights: weights, statePath: file).route(signal, idempotencyKey: "k", body: body, engineFor: { _ in "e1" })
         #expect(!first.isRetry)
         // Weights change and OPS restarts: the retry still maps to the same order and model.
         let reopened = try SignalRouter(weights: StrategyWeights(["demo": ["c": 1]]), statePath: file)
-        let retry = try await reopened.route(signal, idempotencyKey: "k", body: body)
+        let retry = try await reopened.route(signal, idempotencyKey: "k", body: body, engineFor: { _ in "e2" })
         #expect(retry.clientOrderID == first.clientOrderID)
         #expect(retry.model == first.model)
+        #expect(retry.engineID == "e1", "a retry goes to the first attempt's engine")
         #expect(retry.isRetry)
     }
 
     @Test func keyReusedWithAnotherBodyIs409() async throws {
         let router = try SignalRouter(weights: weights, statePath: path())
-        _ = try await router.route(signal, idempotencyKey: "k", body: Array("{1}".utf8))
+        _ = try await router.route(signal, idempotencyKey: "k", body: Array("{1}".utf8), engineFor: { _ in "e1" })
         do {
-            _ = try await router.route(signal, idempotencyKey: "k", body: Array("{2}".utf8))
+            _ = try await router.route(signal, idempotencyKey: "k", body: Array("{2}".utf8), engineFor: { _ in "e1" })
             Issue.record("reuse accepted")
         } catch {
             #expect(error.httpStatus == 409)
@@ -38,8 +39,8 @@ struct SignalRouterTests {
 
     @Test func noKeyMeansANewOrderEachTime() async throws {
         let router = try SignalRouter(weights: weights, statePath: path())
-        let a = try await router.route(signal, idempotencyKey: nil, body: [])
-        let b = try await router.route(signal, idempotencyKey: nil, body: [])
+        let a = try await router.route(signal, idempotencyKey: nil, body: [], engineFor: { _ in "e1" })
+        let b = try await router.route(signal, idempotencyKey: nil, body: [], engineFor: { _ in "e1" })
         #expect(a.clientOrderID != b.clientOrderID)
     }
 
@@ -58,9 +59,9 @@ struct SignalRouterTests {
         named.model = "x"
         named.strategy = "unknown"
         let router = try SignalRouter(weights: StrategyWeights([:]), statePath: path())
-        #expect(try await router.route(named, idempotencyKey: nil, body: []).model == "x")
+        #expect(try await router.route(named, idempotencyKey: nil, body: [], engineFor: { _ in "e1" }).model == "x")
         named.model = nil
-        await #expect(throws: SignalError.self) { _ = try await router.route(named, idempotencyKey: nil, body: []) }
+        await #expect(throws: SignalError.self) { _ = try await router.route(named, idempotencyKey: nil, body: [], engineFor: { _ in "e1" }) }
     }
 
     @Test func badWeightsFilesAreRefused() {

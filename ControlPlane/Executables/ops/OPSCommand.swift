@@ -1,5 +1,6 @@
 import ArgumentParser
 import CurlHTTP
+import Foundation
 import OPSConfig
 import OPSServer
 
@@ -103,7 +104,41 @@ struct Engines: ParsableCommand {
 struct PnL: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "pnl", abstract: "Show PnL per model and venue.")
     @OptionGroup var client: ClientOptions
-    func run() throws { try client.send("GET", "/dash/pnl") }
+    @Flag(help: "Print the raw JSON of GET /dash/pnl instead of a table.") var json = false
+
+    func run() throws {
+        if json { try client.send("GET", "/dash/pnl") }
+        let response: HTTPResponse
+        do { response = try CurlHTTPClient().request("GET", client.url + "/dash/pnl") } catch {
+            printError("ops: \(error)")
+            throw ExitCode(1)
+        }
+        guard response.status == 200,
+            let report = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any]
+        else {
+            printError("ops: unexpected answer (\(response.status)): \(response.text)")
+            throw ExitCode(1)
+        }
+        func pad(_ text: String, _ width: Int, right: Bool = false) -> String {
+            let padding = String(repeating: " ", count: max(0, width - text.count))
+            return right ? padding + text : text + padding
+        }
+        print(pad("model", 16) + pad("venue", 10) + pad("fills", 8, right: true) + pad("realized", 18, right: true)
+            + pad("unrealized", 18, right: true) + pad("win rate", 10, right: true))
+        for row in report["models"] as? [[String: Any]] ?? [] {
+            print(
+                pad(row["model"] as? String ?? "", 16) + pad(row["venue"] as? String ?? "", 10)
+                    + pad(String(row["fills"] as? Int ?? 0), 8, right: true)
+                    + pad(row["realized_pnl"] as? String ?? "", 18, right: true)
+                    + pad(row["unrealized_pnl"] as? String ?? "", 18, right: true)
+                    + pad(row["win_rate"] as? String ?? "-", 10, right: true))
+        }
+        print("total realized \(report["total_realized_pnl"] as? String ?? "?"), unrealized \(report["total_unrealized_pnl"] as? String ?? "?")")
+        for engine in report["engines"] as? [[String: Any]] ?? [] {
+            print(
+                "engine \(engine["engine"] as? String ?? ""): equity \(engine["equity"] as? String ?? ""), cash \(engine["cash"] as? String ?? ""), mode \(engine["trading_mode"] as? String ?? "")")
+        }
+    }
 }
 
 struct Kill: ParsableCommand {

@@ -147,10 +147,11 @@ extension Engine {
         audit.record("flatten", [("reason", reason)])
         var results: [OrderRecord] = []
         let stamp = WallClock.nowUnixNanos()
-        for (key, lot) in portfolio.modelLots.sorted(by: { ($0.key.model, $0.key.instrument) < ($1.key.model, $1.key.instrument) })
-        where !lot.quantity.isZero {
+        let lots = portfolio.modelLots.sorted { ($0.key.model, $0.key.instrument) < ($1.key.model, $1.key.instrument) }
+        for (index, (key, lot)) in lots.enumerated() where !lot.quantity.isZero {
+            // Ids from a counter, not from model or symbol names, so they always pass validation.
             let command = SubmitCommand(
-                clientOrderID: "flatten-\(stamp)-\(key.model)-\(key.instrument.symbol)", instrument: key.instrument,
+                clientOrderID: "flatten-\(stamp)-\(index)", instrument: key.instrument,
                 side: lot.quantity.isPositive ? .sell : .buy, type: .market, quantity: lot.quantity.magnitude,
                 model: key.model, strategy: "flatten")
             results.append(try await submit(command).order)

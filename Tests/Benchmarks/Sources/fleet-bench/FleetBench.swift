@@ -1,0 +1,199 @@
+import ArgumentParser
+import CurlHTTP
+import FleetProto
+import FleetWire
+import Foundation
+import NIOCore
+import NIOPosix
+import Synchronization
+import TradingDomain
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+@main
+struct FleetBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fleet-bench",
+        abstract: "Load generator for the fleet: framed RPC, SubmitOrder, and signals through OPS.",
+        discussion: """
+            Open-loop (--rate R): requests are scheduled at fixed intervals and each latency is measured from its
+            intended send time, so a stall shows up in the percentiles instead of slowing the load (no coordinated
+            omission). Closed-loop (--rate 0): --concurrency callers back to back, for throughput.
+            Prints one JSON line and one markdown table row per run.
+            """,
+        subcommands: [RPC.self, Submit.self, SignalPath.self])
+}
+
+struct LoadOptions: ParsableArguments {
+    @Option(help: "Requests per second, open-loop; 0 for closed-loop throughput.") var rate: Double = 0
+    @Option(help: "Seconds of measured load.") var duration: Double = 5
+    @Option(help: "Warm-up seconds, not measured.") var warmup: Double = 1
+    @Option(help: "Closed-loop callers (or in-flight cap for open-loop).") var concurrency: Int = 64
+}
+
+struct EngineOptions: ParsableArguments {
+    @Option(help: "Engine RPC address.") var host: String = "127.0.0.1"
+    @Option var port: Int = 7100
+}
+
+/// Drives `call` under the load options; `call` returns false on error.
+func drive(
+    _ name: String, _ load: LoadOptions, call: @escaping @Sendable (Int) async -> Bool
+) async -> RunReport {
+    // Warm-up.
+    let warmEnd = MonotonicClock.nanos() + Int64(load.warmup * 1e9)
+    await withTaskGroup(of: Void.self) { group in
+        for worker in 0..<min(load.concurrency, 8) {
+            group.addTask { var i = worker; while MonotonicClock.nanos() < warmEnd { _ = await call(-1 - i); i += 8 } }
+        }
+    }
+    let recorder = LatencyRecorder()
+    let start = MonotonicClock.nanos()
+    let end = start + Int64(load.duration * 1e9)
+    if load.rate > 0 {
+        let interval = 1e9 / load.rate
+        let inFlight = Atomic<Int>(0)
+        await withTaskGroup(of: Void.self) { group in
+            var index = 0
+            while true {
+                let intended = start + Int64(Double(index) * interval)
+                if intended >= end { break }
+                let wait = intended - MonotonicClock.nanos()
+                if wait > 50_000 { try? await Task.sleep(for: .nanoseconds(wait)) }
+                let sequence = index
+                inFlight.wrappingAdd(1, ordering: .relaxed)
+                group.addTask {
+                    let ok = await call(sequence)
+                    if ok { recorder.record(nanos: MonotonicClock.nanos() - intended) } else { recorder.error() }
+                    inFlight.wrappingSubtract(1, ordering: .relaxed)
+                }
+                index += 1
+            }
+        }
+    } else {
+        let next = Atomic<Int>(0)
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<load.concurrency {
+                group.addTask {
+                    while MonotonicClock.nanos() < end {
+                        let sequence = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                        let sent = MonotonicClock.nanos()
+                        if await call(sequence) { recorder.record(nanos: MonotonicClock.nanos() - sent) } else { recorder.error() }
+                    }
+                }
+            }
+        }
+    }
+    let seconds = Double(MonotonicClock.nanos() - start) / 1e9
+    let report = RunReport(
+        bench: name, mode: load.rate > 0 ? "open" : "closed", offeredRate: load.rate > 0 ? load.rate : nil,
+        concurrency: load.concurrency, seconds: seconds, summary: recorder.summary())
+    print(report.json())
+    print(report.row())
+    return report
+}
+
+func connect(_ engine: EngineOptions) async throws -> FleetClient {
+    let secret = try FleetSecret.load(file: nil, environment: ProcessInfo.processInfo.environment)
+    return try await FleetClient.connect(
+        host: engine.host, port: engine.port, secret: secret, configuration: .init(clientID: "bench"),
+        group: MultiThreadedEventLoopGroup.singleton)
+}
+
+struct RPC: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "No-op calls over one framed link (the link alone).")
+    @OptionGroup var engine: EngineOptions
+    @OptionGroup var load: LoadOptions
+
+    func run() async throws {
+        let client = try await connect(engine)
+        _ = await drive("rpc-noop", load) { _ in
+            (try? await client.call(.noop, payload: Data(), deadlineUnixNanos: 0)) != nil
+        }
+        await client.close()
+    }
+}
+
+struct Submit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "SubmitOrder to an engine: acknowledged after the intent and the fill are durable.")
+    @OptionGroup var engine: EngineOptions
+    @OptionGroup var load: LoadOptions
+    @Option(help: "Symbol to trade.") var symbol: String = "BTCUSDT.PAPER"
+
+    func run() async throws {
+        let client = try await connect(engine)
+        let run = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+        let symbol = self.symbol
+        _ = await drive("submit-order", load) { index in
+            var request = Fleet_V1_SubmitOrderRequest()
+            request.clientOrderID = "b-\(run)-\(index)"
+            request.symbol = symbol
+            request.side = index % 2 == 0 ? .buy : .sell  // flat on average: stays inside the position limit
+            request.type = .market
+            request.quantityE8 = 100_000  // 0.001
+            request.model = "bench"
+            guard let reply: Fleet_V1_SubmitOrderResponse = try? await client.call(.submitOrder, request) else { return false }
+            return reply.order.status == .filled
+        }
+        await client.close()
+    }
+}
+
+struct SignalPath: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "signal", abstract: "POST /strategy/signal through OPS to an engine and back (HTTP keep-alive).")
+    @Option(help: "OPS base URL.") var url: String = "http://127.0.0.1:8080"
+    @OptionGroup var load: LoadOptions
+    @Option(help: "Symbol to trade.") var symbol: String = "BTCUSDT.PAPER"
+
+    func run() async throws {
+        guard let token = ProcessInfo.processInfo.environment["OPS_API_TOKEN"] else { throw ValidationError("set OPS_API_TOKEN") }
+        // libcurl is blocking: one client per worker thread, kept alive.
+        let pool = ClientPool(size: load.concurrency)
+        let url = self.url + "/strategy/signal"
+        let symbol = self.symbol
+        _ = await drive("ops-signal", load) { index in
+            let side = index % 2 == 0 ? "BUY" : "SELL"
+            let body = Array(#"{"symbol":"\#(symbol)","side":"\#(side)","quantity":"0.001","model":"bench"}"#.utf8)
+            return await pool.run { client in
+                guard let response = try? client.request(
+                    "POST", url, headers: [("X-OPS-TOKEN", token), ("Content-Type", "application/json")], body: body)
+                else { return false }
+                return response.status == 200
+            }
+        }
+    }
+}
+
+/// Blocking curl clients on their own threads, handed out one request at a time.
+final class ClientPool: Sendable {
+    private let queue: Mutex<[Int]>
+    private let clients: [Mutex<CurlHTTPClient?>]
+    private let threads: [DispatchQueue]
+
+    init(size: Int) {
+        queue = Mutex(Array(0..<size))
+        clients = (0..<size).map { _ in Mutex(try? CurlHTTPClient(timeout: .seconds(10))) }
+        threads = (0..<size).map { DispatchQueue(label: "curl-\($0)") }
+    }
+
+    func run(_ body: @escaping @Sendable (CurlHTTPClient) -> Bool) async -> Bool {
+        var slot: Int?
+        while slot == nil {
+            slot = queue.withLock { $0.popLast() }
+            if slot == nil { try? await Task.sleep(for: .microseconds(50)) }
+        }
+        let index = slot!
+        let result = await withCheckedContinuation { continuation in
+            threads[index].async {
+                let ok = self.clients[index].withLock { client in client.map(body) ?? false }
+                continuation.resume(returning: ok)
+            }
+        }
+        queue.withLock { $0.append(index) }
+        return result
+    }
+}

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Benchmarks on this machine, release builds, loopback: the framed RPC alone, SubmitOrder to
+# engine-paper (acknowledged after the intent and the fill are durable, synchronous=FULL), and
+# POST /strategy/signal through OPS. Prints each run and writes docs/benchmarks.md.
+#
+#   deploy/bench.sh [--duration SECONDS] [--quick]
+#
+# --quick runs each case for 1 s (CI uses it to show the harness works; its numbers mean nothing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration=5
+quick=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --duration) duration="$2"; shift 2 ;;
+    --quick) quick=1; duration=1; shift ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    *) echo "bench: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+
+bash deploy/install-deps.sh
+work="$(mktemp -d)"
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+config=release
+[ "$quick" = 1 ] && config=debug
+echo "bench: building ($config)..."
+swift build -c "$config" --product engine-paper > "$work/build.log" 2>&1 || { tail -20 "$work/build.log"; exit 1; }
+swift build -c "$config" --product ops >> "$work/build.log" 2>&1 || { tail -20 "$work/build.log"; exit 1; }
+swift build -c "$config" --package-path Tests/Benchmarks --product fleet-bench >> "$work/build.log" 2>&1 || { tail -20 "$work/build.log"; exit 1; }
+bin="$(swift build -c "$config" --show-bin-path)"
+bench="$(swift build -c "$config" --package-path Tests/Benchmarks --show-bin-path)/fleet-bench"
+
+export FLEET_SECRET="bench-fleet-secret-$(date +%s)-0123456789"
+export OPS_API_TOKEN="bench-token-0123456789"
+rpc_port=17100; ops_port=18080
+"$bin/engine-paper" --id bench-1 --listen 127.0.0.1:$rpc_port --metrics-listen 127.0.0.1:19100 --data-dir "$work/engine" \
+  --log-level warning > "$work/engine.log" 2>&1 &
+printf 'engines:\n  - id: bench-1\n    venue: PAPER\n    address: 127.0.0.1:%d\n' $rpc_port > "$work/fleet.yaml"
+"$bin/ops" serve --config "$work/fleet.yaml" --listen 127.0.0.1:$ops_port --state-dir "$work/ops" --log-level warning \
+  > "$work/ops.log" 2>&1 &
+for _ in $(seq 1 100); do
+  curl -sf "http://127.0.0.1:$ops_port/readyz" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+curl -sf "http://127.0.0.1:$ops_port/readyz" >/dev/null || { echo "bench: fleet did not start" >&2; cat "$work"/*.log >&2; exit 1; }
+
+results="$work/results.txt"
+run() {
+  echo "+ fleet-bench $*" >&2
+  "$bench" "$@" --duration "$duration" | tee -a "$work/raw.txt" | grep '^|' >> "$results"
+}
+engine=(--port $rpc_port)
+run rpc "${engine[@]}" --concurrency 1
+run rpc "${engine[@]}" --concurrency 64
+run rpc "${engine[@]}" --rate 5000 --concurrency 256
+run submit "${engine[@]}" --concurrency 64
+run submit "${engine[@]}" --rate 1000 --concurrency 256
+run signal --url "http://127.0.0.1:$ops_port" --concurrency 16
+run signal --url "http://127.0.0.1:$ops_port" --rate 500 --concurrency 32
+
+rss() { ps -o rss= -p "$1" | awk '{printf "%.1f", $1/1024}'; }
+engine_rss=$(rss "$(pgrep -f 'engine-paper --id bench-1' | head -1)")
+ops_rss=$(rss "$(pgrep -f "ops serve --config $work" | head -1)")
+
+if [ "$quick" = 1 ]; then
+  cat "$results"
+  echo "bench: quick run done (not written to docs/benchmarks.md)"
+  exit 0
+fi
+
+cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+{
+  echo "# Benchmarks"
+  echo
+  echo "Measured by \`deploy/bench.sh --duration $duration\` on $(date -u +%Y-%m-%d): $(nproc) cores ($cpu),"
+  echo "$(free -g | awk '/Mem:/{print $2}') GiB, $(uname -sr), $(swift --version 2>/dev/null | head -1)."
+  echo "Release builds; client and servers on loopback on the same machine; one engine-paper with"
+  echo "\`synchronous=FULL\` (every acknowledged order is fsynced), one OPS."
+  echo
+  echo "Latency in microseconds. Open-loop runs measure each request from its intended send time (no"
+  echo "coordinated omission); closed-loop runs keep N callers busy and report throughput. HDR histograms,"
+  echo "3 significant digits."
+  echo
+  echo "| path | load | achieved | p50 µs | p99 µs | p99.9 µs | errors |"
+  echo "|---|---|---|---|---|---|---|"
+  cat "$results"
+  echo
+  echo "Idle resident memory after the runs: engine-paper ${engine_rss} MB, ops ${ops_rss} MB."
+  echo
+  echo "- \`rpc-noop\`: the framed link alone (NOOP method: frame, auth'd connection, stream-id matching)."
+  echo "- \`submit-order\`: SubmitOrder → risk → intent + venue fill + ledger commit (fsync) → ack."
+  echo "- \`ops-signal\`: HTTP POST /strategy/signal → validation → idempotency → SubmitOrder → HTTP reply."
+  echo
+  echo "Raw JSON lines:"
+  echo
+  echo '```'
+  grep '^{' "$work/raw.txt"
+  echo '```'
+} > docs/benchmarks.md
+cat "$results"
+echo "bench: wrote docs/benchmarks.md"
