@@ -37,13 +37,15 @@ bin="$(swift build -c release --show-bin-path)"
 export FLEET_SECRET="${FLEET_SECRET:-$(cat "$run/fleet-secret" 2>/dev/null || head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' | tee "$run/fleet-secret")}"
 export OPS_API_TOKEN="${OPS_API_TOKEN:-$(cat "$run/ops-token" 2>/dev/null || head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n' | tee "$run/ops-token")}"
 
+# Each engine is one venue account; the demo's two models trade on different accounts.
+models=("momentum-v1" "meanrev-v2")
 {
   echo "engines:"
   for i in $(seq 1 "$engines"); do
     printf '  - id: paper-%d\n    venue: PAPER\n    address: 127.0.0.1:%d\n' "$i" $((7100 + i))
+    if [ "$i" -le 2 ]; then printf '    models: [%s]\n' "${models[$((i - 1))]}"; fi
   done
 } > "$run/fleet.yaml"
-# Engines are one venue account each; the demo routes PAPER signals to the first engine that is up.
 [ -f "$run/strategy_weights.json" ] || echo '{"demo": {"momentum-v1": 3, "meanrev-v2": 1}}' > "$run/strategy_weights.json"
 
 pids=()

@@ -9,6 +9,7 @@ import Yams
 ///   - id: paper-1
 ///     venue: PAPER
 ///     address: 127.0.0.1:7100
+///     models: [momentum-v1]        # optional: the models this engine (account) trades
 /// strategy_weights: strategy_weights.json   # optional; default: beside this file
 /// ```
 public struct FleetFile: Sendable {
@@ -17,6 +18,8 @@ public struct FleetFile: Sendable {
         public var venue: Venue
         public var host: String
         public var port: Int
+        /// Models this engine trades; empty means models are spread over the venue's engines by hash.
+        public var models: [String]
         public var address: String { "\(host):\(port)" }
     }
 
@@ -55,7 +58,7 @@ public struct FleetFile: Sendable {
             }
             var host = String(engine.address[..<colon])
             if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-            engines.append(EngineEntry(id: engine.id, venue: venue, host: host, port: port))
+            engines.append(EngineEntry(id: engine.id, venue: venue, host: host, port: port, models: engine.models ?? []))
         }
         let directory = (path as NSString).deletingLastPathComponent
         func resolve(_ name: String) -> String {
@@ -78,6 +81,7 @@ public struct FleetFile: Sendable {
         var id: String
         var venue: String
         var address: String
+        var models: [String]?
     }
 }
 

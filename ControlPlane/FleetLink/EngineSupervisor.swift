@@ -6,8 +6,13 @@ import TradingDomain
 /// All engine links of the fleet, by id and by venue.
 public final class EngineSupervisor: Sendable {
     public let links: [EngineLink]
+    /// Engine id → the models fleet.yaml assigns to it.
+    private let assignments: [String: Set<String>]
 
-    public init(links: [EngineLink]) { self.links = links }
+    public init(links: [EngineLink], assignments: [String: [String]] = [:]) {
+        self.links = links
+        self.assignments = assignments.mapValues(Set.init)
+    }
 
     /// Runs every link until cancelled.
     public func run() async {
@@ -23,12 +28,13 @@ public final class EngineSupervisor: Sendable {
         links.filter { $0.venue == venue }.sorted { $0.id < $1.id }
     }
 
-    /// The engine of `venue` that trades `model`: a stable choice (a hash of the model name over the
-    /// configured engines, up or not), so a model's positions stay on one account and a retried
-    /// order reaches the engine that knows its client order id.
+    /// The engine of `venue` that trades `model`: the one fleet.yaml assigns it to, else a stable
+    /// choice (a hash of the model name over the configured engines, up or not). Either way a model's
+    /// positions stay on one account, and a retried order reaches the engine that knows its id.
     public func engine(venue: Venue, model: String) -> EngineLink? {
         let candidates = engines(venue: venue)
         guard !candidates.isEmpty else { return nil }
+        if let assigned = candidates.first(where: { assignments[$0.id]?.contains(model) == true }) { return assigned }
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in model.utf8 {
             hash ^= UInt64(byte)

@@ -23,6 +23,13 @@ final class IdempotencyStore {
                 model TEXT NOT NULL, engine_id TEXT NOT NULL, created_ns INTEGER NOT NULL
             ) WITHOUT ROWID;
             """)
+        // State written before engine_id existed: add it; an empty engine id means "derive it again".
+        let columns = try database.statement("PRAGMA table_info(idempotency)")
+        var names = Set<String>()
+        while try columns.step() { names.insert(columns.string(1)) }
+        if !names.contains("engine_id") {
+            try database.execute("ALTER TABLE idempotency ADD COLUMN engine_id TEXT NOT NULL DEFAULT ''")
+        }
     }
 
     func entry(key: String) throws(StorageError) -> Entry? {
@@ -36,7 +43,8 @@ final class IdempotencyStore {
     }
 
     func insert(_ entry: Entry) throws(StorageError) {
-        try database.statement("INSERT INTO idempotency VALUES (?,?,?,?,?,?)")
+        try database.statement(
+            "INSERT INTO idempotency (key, body_hash, client_order_id, model, engine_id, created_ns) VALUES (?,?,?,?,?,?)")
             .bind(1, entry.key).bind(2, entry.bodyHash).bind(3, entry.clientOrderID).bind(4, entry.model)
             .bind(5, entry.engineID).bind(6, entry.createdUnixNanos)
             .run()

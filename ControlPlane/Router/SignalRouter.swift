@@ -52,7 +52,8 @@ public actor SignalRouter {
                 throw SignalError.keyReused("X-Idempotency-Key '\(key)' was already used with a different request body")
             }
             return Decision(
-                model: existing.model, clientOrderID: existing.clientOrderID, engineID: existing.engineID, isRetry: true)
+                model: existing.model, clientOrderID: existing.clientOrderID,
+                engineID: existing.engineID.isEmpty ? engineFor(existing.model) : existing.engineID, isRetry: true)
         }
         let digest = Digest.sha256(Array("signal\u{0}\(key)".utf8))
         let draw = Double(UInt64(digest[0]) << 24 | UInt64(digest[1]) << 16 | UInt64(digest[2]) << 8 | UInt64(digest[3]))

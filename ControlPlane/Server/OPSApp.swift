@@ -88,7 +88,8 @@ public enum OPSApp {
             }
         }
         for entry in fleet.engines { metrics.engine(entry.id, up: false) }
-        let supervisor = EngineSupervisor(links: links)
+        let supervisor = EngineSupervisor(
+            links: links, assignments: Dictionary(uniqueKeysWithValues: fleet.engines.map { ($0.id, $0.models) }))
         let context = RouteContext(
             signals: SignalService(router: router, supervisor: supervisor, metrics: metrics), supervisor: supervisor,
             book: book, metrics: metrics, router: router, weightsPath: fleet.strategyWeightsPath,

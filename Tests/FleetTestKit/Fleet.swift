@@ -51,9 +51,14 @@ public final class LocalFleet: @unchecked Sendable {
         return process
     }
 
-    public func startOPS(weights: String = #"{"demo":{"m-alpha":3,"m-beta":1}}"#, waitForEngines: Bool = true) throws {
+    public func startOPS(
+        weights: String = #"{"demo":{"m-alpha":3,"m-beta":1}}"#, models: [String: [String]] = [:], waitForEngines: Bool = true
+    ) throws {
         var yaml = "engines:\n"
-        for spec in specs { yaml += "  - id: \(spec.id)\n    venue: PAPER\n    address: 127.0.0.1:\(spec.rpcPort)\n" }
+        for spec in specs {
+            yaml += "  - id: \(spec.id)\n    venue: PAPER\n    address: 127.0.0.1:\(spec.rpcPort)\n"
+            if let assigned = models[spec.id] { yaml += "    models: [\(assigned.joined(separator: ", "))]\n" }
+        }
         directory.write("fleet.yaml", yaml)
         directory.write("strategy_weights.json", weights)
         let process = try FleetProcess(

@@ -46,8 +46,26 @@ struct SignalToFillTests {
         let fleet = LocalFleet(engineIDs: ["paper-1", "paper-2"])
         try fleet.startEngine("paper-1")
         try fleet.startEngine("paper-2")
-        try fleet.startOPS()
+        try fleet.startOPS(models: ["paper-1": ["m-alpha"], "paper-2": ["m-beta"]])
         #expect(fleet.enginesUp() == 2)
+
+        // Each model trades on the engine (account) fleet.yaml assigns it to.
+        let beta = try #require(json(fleet.signal(#"{"symbol":"BTCUSDT.PAPER","side":"BUY","quantity":"0.01","model":"m-beta"}"#, key: "b-1")))
+        #expect(beta["engine"] as? String == "paper-2")
+        let alpha = try #require(json(fleet.signal(#"{"symbol":"BTCUSDT.PAPER","side":"BUY","quantity":"0.01","model":"m-alpha"}"#)))
+        #expect(alpha["engine"] as? String == "paper-1")
+
+        // A retry whose engine is down waits for that engine (503): it is never sent to another
+        // engine, which would not know the client order id and would trade it a second time.
+        fleet.engines["paper-2"]?.kill9()
+        #expect(eventually { fleet.enginesUp() == 1 })
+        let retry = fleet.signal(#"{"symbol":"BTCUSDT.PAPER","side":"BUY","quantity":"0.01","model":"m-beta"}"#, key: "b-1")
+        #expect(retry?.status == 503)
+        try fleet.startEngine("paper-2")
+        #expect(eventually { fleet.enginesUp() == 2 })
+        let replay = try #require(json(fleet.signal(#"{"symbol":"BTCUSDT.PAPER","side":"BUY","quantity":"0.01","model":"m-beta"}"#, key: "b-1")))
+        #expect(replay["duplicate"] as? Bool == true)
+        #expect(replay["client_order_id"] as? String == beta["client_order_id"] as? String)
 
         // The model comes from strategy weights when the signal names none.
         let picked = try #require(json(fleet.signal(#"{"symbol":"ETHUSDT.PAPER","side":"BUY","quote":"1000","strategy":"demo"}"#)))

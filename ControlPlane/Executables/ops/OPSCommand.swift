@@ -123,15 +123,15 @@ struct PnL: ParsableCommand {
             let padding = String(repeating: " ", count: max(0, width - text.count))
             return right ? padding + text : text + padding
         }
-        print(pad("model", 16) + pad("venue", 10) + pad("fills", 8, right: true) + pad("realized", 18, right: true)
-            + pad("unrealized", 18, right: true) + pad("win rate", 10, right: true))
+        print(pad("model", 16) + pad("venue", 10) + pad("fills", 8, right: true) + pad("realized", 20, right: true)
+            + pad("unrealized", 20, right: true) + pad("win rate", 10, right: true))
         for row in report["models"] as? [[String: Any]] ?? [] {
             print(
                 pad(row["model"] as? String ?? "", 16) + pad(row["venue"] as? String ?? "", 10)
                     + pad(String(row["fills"] as? Int ?? 0), 8, right: true)
-                    + pad(row["realized_pnl"] as? String ?? "", 18, right: true)
-                    + pad(row["unrealized_pnl"] as? String ?? "", 18, right: true)
-                    + pad(row["win_rate"] as? String ?? "-", 10, right: true))
+                    + pad(row["realized_pnl"] as? String ?? "", 20, right: true)
+                    + pad(row["unrealized_pnl"] as? String ?? "", 20, right: true)
+                    + pad((row["win_rate"] as? String).map { String($0.prefix(6)) } ?? "-", 10, right: true))
         }
         print("total realized \(report["total_realized_pnl"] as? String ?? "?"), unrealized \(report["total_unrealized_pnl"] as? String ?? "?")")
         for engine in report["engines"] as? [[String: Any]] ?? [] {
