@@ -51,7 +51,9 @@ models=("momentum-v1" "meanrev-v2")
 pids=()
 stop() {
   trap - INT TERM
-  [ -n "${strategy_pid:-}" ] && kill -INT "$strategy_pid" 2>/dev/null && wait "$strategy_pid" 2>/dev/null || true
+  trap '' PIPE  # if our output pipe died with the Ctrl-C, still stop everything
+  # Background jobs of a script ignore SIGINT, so the strategy is stopped with SIGTERM.
+  [ -n "${strategy_pid:-}" ] && kill -TERM "$strategy_pid" 2>/dev/null && wait "$strategy_pid" 2>/dev/null || true
   echo
   echo "== PnL by model and venue (GET /dash/pnl) =="
   "$bin/ops" pnl --url "http://127.0.0.1:$port" || echo "(OPS did not answer)"
@@ -62,11 +64,11 @@ stop() {
 trap 'stop; exit 0' INT TERM
 
 for i in $(seq 1 "$engines"); do
-  "$bin/engine-paper" --id "paper-$i" --listen "127.0.0.1:$((7100 + i))" --metrics-listen "127.0.0.1:$((9100 + i))" \
+  setsid "$bin/engine-paper" --id "paper-$i" --listen "127.0.0.1:$((7100 + i))" --metrics-listen "127.0.0.1:$((9100 + i))" \
     --data-dir "$run/paper-$i" --seed "$i" > "$run/logs/paper-$i.log" 2>&1 &
   pids+=($!)
 done
-"$bin/ops" serve --config "$run/fleet.yaml" --listen "127.0.0.1:$port" --state-dir "$run/ops" > "$run/logs/ops.log" 2>&1 &
+setsid "$bin/ops" serve --config "$run/fleet.yaml" --listen "127.0.0.1:$port" --state-dir "$run/ops" > "$run/logs/ops.log" 2>&1 &
 pids+=($!)
 
 for _ in $(seq 1 100); do
