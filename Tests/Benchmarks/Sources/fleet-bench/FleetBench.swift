@@ -54,7 +54,6 @@ func drive(
     let end = start + Int64(load.duration * 1e9)
     if load.rate > 0 {
         let interval = 1e9 / load.rate
-        let inFlight = Atomic<Int>(0)
         await withTaskGroup(of: Void.self) { group in
             var index = 0
             while true {
@@ -63,22 +62,20 @@ func drive(
                 let wait = intended - MonotonicClock.nanos()
                 if wait > 50_000 { try? await Task.sleep(for: .nanoseconds(wait)) }
                 let sequence = index
-                inFlight.wrappingAdd(1, ordering: .relaxed)
                 group.addTask {
                     let ok = await call(sequence)
                     if ok { recorder.record(nanos: MonotonicClock.nanos() - intended) } else { recorder.error() }
-                    inFlight.wrappingSubtract(1, ordering: .relaxed)
                 }
                 index += 1
             }
         }
     } else {
-        let next = Atomic<Int>(0)
+        let next = SequenceCounter()
         await withTaskGroup(of: Void.self) { group in
             for _ in 0..<load.concurrency {
                 group.addTask {
                     while MonotonicClock.nanos() < end {
-                        let sequence = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                        let sequence = next.take()
                         let sent = MonotonicClock.nanos()
                         if await call(sequence) { recorder.record(nanos: MonotonicClock.nanos() - sent) } else { recorder.error() }
                     }
@@ -170,30 +167,43 @@ struct SignalPath: AsyncParsableCommand {
 
 /// Blocking curl clients on their own threads, handed out one request at a time.
 final class ClientPool: Sendable {
-    private let queue: Mutex<[Int]>
-    private let clients: [Mutex<CurlHTTPClient?>]
-    private let threads: [DispatchQueue]
+    /// A client and the thread it runs on. A slot is used by one request at a time (the free list
+    /// hands it out), which is what makes the unchecked Sendable sound.
+    final class Slot: @unchecked Sendable {
+        let client: CurlHTTPClient?
+        let thread: DispatchQueue
+        init(index: Int) {
+            client = try? CurlHTTPClient(timeout: .seconds(10))
+            thread = DispatchQueue(label: "curl-\(index)")
+        }
+    }
+
+    private let free: Mutex<[Int]>
+    private let slots: [Slot]
 
     init(size: Int) {
-        queue = Mutex(Array(0..<size))
-        clients = (0..<size).map { _ in Mutex(try? CurlHTTPClient(timeout: .seconds(10))) }
-        threads = (0..<size).map { DispatchQueue(label: "curl-\($0)") }
+        free = Mutex(Array(0..<size))
+        slots = (0..<size).map(Slot.init(index:))
     }
 
     func run(_ body: @escaping @Sendable (CurlHTTPClient) -> Bool) async -> Bool {
-        var slot: Int?
-        while slot == nil {
-            slot = queue.withLock { $0.popLast() }
-            if slot == nil { try? await Task.sleep(for: .microseconds(50)) }
+        var taken: Int?
+        while taken == nil {
+            taken = free.withLock { $0.popLast() }
+            if taken == nil { try? await Task.sleep(for: .microseconds(50)) }
         }
-        let index = slot!
-        let result = await withCheckedContinuation { continuation in
-            threads[index].async {
-                let ok = self.clients[index].withLock { client in client.map(body) ?? false }
-                continuation.resume(returning: ok)
-            }
+        guard let index = taken else { return false }
+        let slot = slots[index]
+        let result: Bool = await withCheckedContinuation { continuation in
+            slot.thread.async { continuation.resume(returning: slot.client.map(body) ?? false) }
         }
-        queue.withLock { $0.append(index) }
+        free.withLock { $0.append(index) }
         return result
     }
+}
+
+/// Hands out request numbers to many tasks.
+final class SequenceCounter: Sendable {
+    private let value = Atomic<Int>(0)
+    func take() -> Int { value.wrappingAdd(1, ordering: .relaxed).oldValue }
 }
