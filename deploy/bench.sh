@@ -92,6 +92,7 @@ cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
   echo "- \`submit-order\`: SubmitOrder → risk → intent + venue fill + ledger commit (fsync) → ack."
   echo "- \`ops-signal\`: HTTP POST /strategy/signal → validation → idempotency → SubmitOrder → HTTP reply."
   echo
+  [ -f docs/benchmark-notes.md ] && { cat docs/benchmark-notes.md; echo; }
   echo "Raw JSON lines:"
   echo
   echo '```'

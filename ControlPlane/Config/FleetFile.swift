@@ -37,7 +37,8 @@ public struct FleetFile: Sendable {
             throw OPSConfigError(file: path, line: Self.line(of: error), message: "\(error)")
         }
         guard let rawEngines = raw.engines, !rawEngines.isEmpty else {
-            throw OPSConfigError(file: path, line: nil, message: "engines: list at least one engine (id, venue, address)")
+            throw OPSConfigError(
+                file: path, line: nil, message: "engines: list at least one engine (id, venue, address)")
         }
         var engines: [EngineEntry] = []
         var seen = Set<String>()
@@ -49,22 +50,28 @@ public struct FleetFile: Sendable {
             guard let venue = Venue(name: engine.venue) else {
                 throw OPSConfigError(
                     file: path, line: nil,
-                    message: "\(field).venue '\(engine.venue)' is unknown (known: \(Venue.allCases.map(\.rawValue).joined(separator: ", ")))")
+                    message:
+                        "\(field).venue '\(engine.venue)' is unknown (known: \(Venue.allCases.map(\.rawValue).joined(separator: ", ")))"
+                )
             }
-            guard let colon = engine.address.lastIndex(of: ":"), let port = Int(engine.address[engine.address.index(after: colon)...]),
+            guard let colon = engine.address.lastIndex(of: ":"),
+                let port = Int(engine.address[engine.address.index(after: colon)...]),
                 (1...65535).contains(port), colon != engine.address.startIndex
             else {
-                throw OPSConfigError(file: path, line: nil, message: "\(field).address '\(engine.address)' is not HOST:PORT")
+                throw OPSConfigError(
+                    file: path, line: nil, message: "\(field).address '\(engine.address)' is not HOST:PORT")
             }
             var host = String(engine.address[..<colon])
             if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-            engines.append(EngineEntry(id: engine.id, venue: venue, host: host, port: port, models: engine.models ?? []))
+            engines.append(
+                EngineEntry(id: engine.id, venue: venue, host: host, port: port, models: engine.models ?? []))
         }
         let directory = (path as NSString).deletingLastPathComponent
         func resolve(_ name: String) -> String {
             name.hasPrefix("/") ? name : (directory.isEmpty ? name : "\(directory)/\(name)")
         }
-        return FleetFile(engines: engines, strategyWeightsPath: resolve(raw.strategy_weights ?? "strategy_weights.json"))
+        return FleetFile(
+            engines: engines, strategyWeightsPath: resolve(raw.strategy_weights ?? "strategy_weights.json"))
     }
 
     static func line(of error: any Error) -> Int? {

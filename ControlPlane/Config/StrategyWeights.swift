@@ -20,14 +20,16 @@ public struct StrategyWeights: Sendable, Hashable, Codable {
     public static func parse(_ data: Data, source: String) throws(OPSConfigError) -> StrategyWeights {
         let decoded: [String: [String: Double]]
         do { decoded = try JSONDecoder().decode([String: [String: Double]].self, from: data) } catch {
-            throw OPSConfigError(file: source, line: nil, message: "expected {\"strategy\": {\"model\": weight}}: \(error)")
+            throw OPSConfigError(
+                file: source, line: nil, message: "expected {\"strategy\": {\"model\": weight}}: \(error)")
         }
         for (strategy, models) in decoded {
             guard !models.isEmpty else {
                 throw OPSConfigError(file: source, line: nil, message: "strategy '\(strategy)' lists no models")
             }
             for (model, weight) in models where !(weight.isFinite && weight >= 0) {
-                throw OPSConfigError(file: source, line: nil, message: "weight of \(strategy)/\(model) must be a number ≥ 0")
+                throw OPSConfigError(
+                    file: source, line: nil, message: "weight of \(strategy)/\(model) must be a number ≥ 0")
             }
             guard models.values.contains(where: { $0 > 0 }) else {
                 throw OPSConfigError(file: source, line: nil, message: "strategy '\(strategy)' has no positive weight")

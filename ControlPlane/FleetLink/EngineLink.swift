@@ -44,7 +44,8 @@ public actor EngineLink {
     private var client: FleetClient?
 
     public init(
-        id: String, venue: Venue, host: String, port: Int, secret: FleetSecret, clientID: String, group: any EventLoopGroup,
+        id: String, venue: Venue, host: String, port: Int, secret: FleetSecret, clientID: String,
+        group: any EventLoopGroup,
         logger: Logger, notify: @escaping @Sendable (Notification) -> Void
     ) {
         self.id = id
@@ -86,10 +87,13 @@ public actor EngineLink {
         let logger = self.logger
         let client = try await FleetClient.connect(
             host: host, port: port, secret: secret, configuration: .init(clientID: clientID), group: group,
-            onGoAway: { goaway in logger.info("engine sent goaway", metadata: ["engine": "\(engineID)", "reason": "\(goaway.reason)"]) })
+            onGoAway: { goaway in
+                logger.info("engine sent goaway", metadata: ["engine": "\(engineID)", "reason": "\(goaway.reason)"])
+            })
         guard client.serverID == id else {
             await client.close()
-            throw RPCStatus(.failedPrecondition, "\(host):\(port) is engine '\(client.serverID)', fleet.yaml expects '\(id)'")
+            throw RPCStatus(
+                .failedPrecondition, "\(host):\(port) is engine '\(client.serverID)', fleet.yaml expects '\(id)'")
         }
         notify(.syncing(engineID: id))
         _ = try await client.subscribe { event in notify(.event(engineID: engineID, event)) }
@@ -126,7 +130,8 @@ public actor EngineLink {
         as: Reply.Type = Reply.self
     ) async throws -> Reply {
         guard state == .up, let client, client.isActive else {
-            throw RPCStatus.unavailable("engine '\(id)' is \(state == .up ? "reconnecting" : state.rawValue.lowercased())")
+            throw RPCStatus.unavailable(
+                "engine '\(id)' is \(state == .up ? "reconnecting" : state.rawValue.lowercased())")
         }
         return try await client.call(method, request, timeout: timeout)
     }

@@ -94,11 +94,13 @@ public final class PnLBook: Sendable {
             book.lastSeq = snapshot.lastEventSeq
             for model in snapshot.models {
                 var entry = ModelBook(
-                    realized: Fixed(units: model.realizedPnlE8), fills: Int64(model.fills), wins: Int64(model.winningCloses),
+                    realized: Fixed(units: model.realizedPnlE8), fills: Int64(model.fills),
+                    wins: Int64(model.winningCloses),
                     losses: Int64(model.losingCloses))
                 for position in model.positions {
                     entry.lots[position.symbol] = PositionLot(
-                        quantity: Fixed(units: position.quantityE8), averagePrice: Fixed(units: position.averagePriceE8),
+                        quantity: Fixed(units: position.quantityE8),
+                        averagePrice: Fixed(units: position.averagePriceE8),
                         realizedPnL: Fixed(units: position.realizedPnlE8))
                 }
                 book.models[model.model] = entry
@@ -158,17 +160,24 @@ public final class PnLBook: Sendable {
         var rows: [String: Row] = [:]
         var engineRows: [EngineRow] = []
         for (engineID, book) in books.sorted(by: { $0.key < $1.key }) {
-            engineRows.append(EngineRow(engine: engineID, venue: book.venue, cash: book.cash, equity: book.equity, tradingMode: book.mode))
+            engineRows.append(
+                EngineRow(
+                    engine: engineID, venue: book.venue, cash: book.cash, equity: book.equity, tradingMode: book.mode))
             for (model, entry) in book.models {
                 let key = "\(model)\u{0}\(book.venue)"
-                var row = rows[key] ?? Row(
-                    model: model, venue: book.venue, realizedPnL: .zero, unrealizedPnL: .zero, fills: 0, winningCloses: 0,
-                    losingCloses: 0, winRate: nil)
+                var row =
+                    rows[key]
+                    ?? Row(
+                        model: model, venue: book.venue, realizedPnL: .zero, unrealizedPnL: .zero, fills: 0,
+                        winningCloses: 0,
+                        losingCloses: 0, winRate: nil)
                 row.realizedPnL += entry.realized
                 row.fills += entry.fills
                 row.winningCloses += entry.wins
                 row.losingCloses += entry.losses
-                for (symbol, lot) in entry.lots { row.unrealizedPnL += lot.unrealizedPnL(mark: book.marks[symbol] ?? .zero) }
+                for (symbol, lot) in entry.lots {
+                    row.unrealizedPnL += lot.unrealizedPnL(mark: book.marks[symbol] ?? .zero)
+                }
                 rows[key] = row
             }
         }
@@ -176,7 +185,8 @@ public final class PnLBook: Sendable {
         for index in models.indices {
             let closes = models[index].winningCloses + models[index].losingCloses
             if closes > 0 {
-                models[index].winRate = Fixed(units: models[index].winningCloses * Fixed.unitsPerOne).divided(by: Fixed(units: closes * Fixed.unitsPerOne), rounding: .toNearestOrEven)
+                models[index].winRate = Fixed(units: models[index].winningCloses * Fixed.unitsPerOne).divided(
+                    by: Fixed(units: closes * Fixed.unitsPerOne), rounding: .toNearestOrEven)
             }
         }
         return Report(

@@ -44,9 +44,10 @@ final class IdempotencyStore {
 
     func insert(_ entry: Entry) throws(StorageError) {
         try database.statement(
-            "INSERT INTO idempotency (key, body_hash, client_order_id, model, engine_id, created_ns) VALUES (?,?,?,?,?,?)")
-            .bind(1, entry.key).bind(2, entry.bodyHash).bind(3, entry.clientOrderID).bind(4, entry.model)
-            .bind(5, entry.engineID).bind(6, entry.createdUnixNanos)
-            .run()
+            "INSERT INTO idempotency (key, body_hash, client_order_id, model, engine_id, created_ns) VALUES (?,?,?,?,?,?)"
+        )
+        .bind(1, entry.key).bind(2, entry.bodyHash).bind(3, entry.clientOrderID).bind(4, entry.model)
+        .bind(5, entry.engineID).bind(6, entry.createdUnixNanos)
+        .run()
     }
 }

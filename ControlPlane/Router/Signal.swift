@@ -37,7 +37,8 @@ public struct Signal: Sendable, Hashable {
             throw error
         } catch DecodingError.typeMismatch(_, let context), DecodingError.dataCorrupted(let context) {
             let field = context.codingPath.map(\.stringValue).joined(separator: ".")
-            throw SignalError.malformed(field.isEmpty ? "the body must be a JSON object" : "'\(field)': \(context.debugDescription)")
+            throw SignalError.malformed(
+                field.isEmpty ? "the body must be a JSON object" : "'\(field)': \(context.debugDescription)")
         } catch {
             throw SignalError.malformed("the body is not valid JSON")
         }
@@ -48,7 +49,9 @@ public struct Signal: Sendable, Hashable {
             return value
         }
 
-        guard let symbol = try string("symbol") else { throw SignalError.malformed("'symbol' is required (SYMBOL.VENUE)") }
+        guard let symbol = try string("symbol") else {
+            throw SignalError.malformed("'symbol' is required (SYMBOL.VENUE)")
+        }
         let instrument: InstrumentID
         do { instrument = try InstrumentID(parsing: symbol) } catch {
             switch error.problem {
@@ -78,7 +81,10 @@ public struct Signal: Sendable, Hashable {
         let model = try string("model")
         for (name, value) in [("strategy", strategy), ("model", model ?? "m")] {
             guard (1...64).contains(value.utf8.count),
-                value.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 45 || $0 == 95 || $0 == 46 })
+                value.utf8.allSatisfy({
+                    ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 45 || $0 == 95
+                        || $0 == 46
+                })
             else {
                 throw SignalError.malformed("'\(name)' must be 1-64 characters of A-Z a-z 0-9 - _ .")
             }
@@ -96,11 +102,21 @@ public struct SignalError: Error, CustomStringConvertible, Equatable {
     public let code: String
     public let message: String
 
-    public static func malformed(_ message: String) -> SignalError { SignalError(httpStatus: 400, code: "INVALID_SIGNAL", message: message) }
-    public static func unknownVenue(_ message: String) -> SignalError { SignalError(httpStatus: 422, code: "UNKNOWN_VENUE", message: message) }
-    public static func noModel(_ message: String) -> SignalError { SignalError(httpStatus: 422, code: "NO_MODEL", message: message) }
-    public static func keyReused(_ message: String) -> SignalError { SignalError(httpStatus: 409, code: "IDEMPOTENCY_KEY_REUSED", message: message) }
-    public static func storage(_ message: String) -> SignalError { SignalError(httpStatus: 500, code: "STORAGE_ERROR", message: message) }
+    public static func malformed(_ message: String) -> SignalError {
+        SignalError(httpStatus: 400, code: "INVALID_SIGNAL", message: message)
+    }
+    public static func unknownVenue(_ message: String) -> SignalError {
+        SignalError(httpStatus: 422, code: "UNKNOWN_VENUE", message: message)
+    }
+    public static func noModel(_ message: String) -> SignalError {
+        SignalError(httpStatus: 422, code: "NO_MODEL", message: message)
+    }
+    public static func keyReused(_ message: String) -> SignalError {
+        SignalError(httpStatus: 409, code: "IDEMPOTENCY_KEY_REUSED", message: message)
+    }
+    public static func storage(_ message: String) -> SignalError {
+        SignalError(httpStatus: 500, code: "STORAGE_ERROR", message: message)
+    }
 
     public var description: String { "\(code): \(message)" }
 }

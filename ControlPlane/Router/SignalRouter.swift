@@ -39,7 +39,8 @@ public actor SignalRouter {
         guard let key = idempotencyKey else {
             let model = try pickModel(signal, draw: Double.random(in: 0..<1))
             return Decision(
-                model: model, clientOrderID: "s-" + Digest.hex(Digest.randomBytes(12)), engineID: engineFor(model), isRetry: false)
+                model: model, clientOrderID: "s-" + Digest.hex(Digest.randomBytes(12)), engineID: engineFor(model),
+                isRetry: false)
         }
         guard (1...128).contains(key.utf8.count) else {
             throw SignalError.malformed("X-Idempotency-Key must be 1-128 characters")
@@ -56,7 +57,8 @@ public actor SignalRouter {
                 engineID: existing.engineID.isEmpty ? engineFor(existing.model) : existing.engineID, isRetry: true)
         }
         let digest = Digest.sha256(Array("signal\u{0}\(key)".utf8))
-        let draw = Double(UInt64(digest[0]) << 24 | UInt64(digest[1]) << 16 | UInt64(digest[2]) << 8 | UInt64(digest[3]))
+        let draw =
+            Double(UInt64(digest[0]) << 24 | UInt64(digest[1]) << 16 | UInt64(digest[2]) << 8 | UInt64(digest[3]))
             / Double(UInt64(1) << 32)
         let model = try pickModel(signal, draw: draw)
         let clientOrderID = "s-" + Digest.hex(Array(digest[4..<16]))
@@ -75,7 +77,8 @@ public actor SignalRouter {
     private func pickModel(_ signal: Signal, draw: Double) throws(SignalError) -> String {
         if let model = signal.model { return model }
         guard let model = weights.pick(strategy: signal.strategy, draw: draw) else {
-            throw SignalError.noModel("no model weights for strategy '\(signal.strategy)': name a 'model' or set strategy weights")
+            throw SignalError.noModel(
+                "no model weights for strategy '\(signal.strategy)': name a 'model' or set strategy weights")
         }
         return model
     }

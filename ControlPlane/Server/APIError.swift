@@ -23,7 +23,8 @@ struct APIError: Error, HTTPResponseError {
         let body = ["error": ["code": code, "message": message]]
         let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
         return Response(
-            status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+            status: status, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
     static func unauthorized() -> APIError {
@@ -33,13 +34,17 @@ struct APIError: Error, HTTPResponseError {
 
 /// Turns any error that escapes a route (Hummingbird's own 404/405 included) into the JSON shape.
 struct ErrorJSONMiddleware<Context: RequestContext>: RouterMiddleware {
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let error as APIError {
             return error.makeResponse()
         } catch let error as HTTPError {
-            let code = error.status == .notFound ? "NOT_FOUND" : error.status.code == 405 ? "METHOD_NOT_ALLOWED" : "HTTP_\(error.status.code)"
+            let code =
+                error.status == .notFound
+                ? "NOT_FOUND" : error.status.code == 405 ? "METHOD_NOT_ALLOWED" : "HTTP_\(error.status.code)"
             return APIError(error.status, code, error.body ?? error.status.reasonPhrase).makeResponse()
         } catch {
             return APIError(.internalServerError, "INTERNAL", "\(error)").makeResponse()
@@ -51,7 +56,9 @@ struct ErrorJSONMiddleware<Context: RequestContext>: RouterMiddleware {
 struct TokenMiddleware<Context: RequestContext>: RouterMiddleware {
     let token: [UInt8]
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         switch request.method {
         case .get, .head, .options:
             return try await next(request, context)
@@ -76,5 +83,6 @@ func jsonResponse(_ value: some Encodable, status: HTTPResponse.Status = .ok) th
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
     let data = try encoder.encode(value)
-    return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    return Response(
+        status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
 }

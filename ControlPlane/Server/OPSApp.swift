@@ -45,7 +45,9 @@ public enum OPSApp {
         let logger = Logger(label: "ops")
         let environment = ProcessInfo.processInfo.environment
         guard let token = environment["OPS_API_TOKEN"], token.utf8.count >= 8 else {
-            throw OPSConfigError(file: "OPS_API_TOKEN", line: nil, message: "set OPS_API_TOKEN (at least 8 characters) to protect the API")
+            throw OPSConfigError(
+                file: "OPS_API_TOKEN", line: nil,
+                message: "set OPS_API_TOKEN (at least 8 characters) to protect the API")
         }
         let secret: FleetSecret
         do { secret = try FleetSecret.load(file: options.fleetSecretFile, environment: environment) } catch {
@@ -53,12 +55,18 @@ public enum OPSApp {
         }
         let fleet = try FleetFile.load(path: options.config)
         let weights = try StrategyWeights.load(path: fleet.strategyWeightsPath)
-        guard let colon = options.listen.lastIndex(of: ":"), let port = Int(options.listen[options.listen.index(after: colon)...]) else {
+        guard let colon = options.listen.lastIndex(of: ":"),
+            let port = Int(options.listen[options.listen.index(after: colon)...])
+        else {
             throw OPSConfigError(file: "--listen", line: nil, message: "'\(options.listen)' is not HOST:PORT")
         }
         let host = String(options.listen[..<colon])
-        do { try FileManager.default.createDirectory(atPath: options.stateDir, withIntermediateDirectories: true) } catch {
-            throw OPSConfigError(file: options.stateDir, line: nil, message: "cannot create the state directory: \(error.localizedDescription)")
+        do {
+            try FileManager.default.createDirectory(atPath: options.stateDir, withIntermediateDirectories: true)
+        } catch {
+            throw OPSConfigError(
+                file: options.stateDir, line: nil,
+                message: "cannot create the state directory: \(error.localizedDescription)")
         }
         let router: SignalRouter
         do { router = try SignalRouter(weights: weights, statePath: "\(options.stateDir)/idempotency.sqlite") } catch {
@@ -98,7 +106,9 @@ public enum OPSApp {
             router: makeRouter(context, token: token),
             configuration: .init(address: .hostname(host, port: port), serverName: "ops"),
             onServerRunning: { channel in
-                logger.notice("OPS API listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? options.listen)"])
+                logger.notice(
+                    "OPS API listening",
+                    metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? options.listen)"])
                 SystemdNotifier().ready(status: "serving on \(options.listen), \(links.count) engine(s) configured")
             },
             logger: {

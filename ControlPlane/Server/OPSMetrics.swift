@@ -12,7 +12,8 @@ final class OPSMetrics: Sendable {
     }
 
     func signal(outcome: String) {
-        registry.counter(MetricNames.signals, labels: [("outcome", outcome)], help: "Signals received, by outcome").increment()
+        registry.counter(MetricNames.signals, labels: [("outcome", outcome)], help: "Signals received, by outcome")
+            .increment()
     }
 
     func engine(_ id: String, up: Bool) {
@@ -21,7 +22,9 @@ final class OPSMetrics: Sendable {
     }
 
     func reconnect(_ id: String) {
-        registry.counter(MetricNames.engineReconnects, labels: [("engine", id)], help: "Times the engine link went down")
-            .increment()
+        registry.counter(
+            MetricNames.engineReconnects, labels: [("engine", id)], help: "Times the engine link went down"
+        )
+        .increment()
     }
 }

@@ -2,16 +2,15 @@ import FleetLink
 import FleetProto
 import FleetWire
 import Foundation
-import Prometheus
-import Telemetry
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import OPSConfig
 import PnLBook
 import Prometheus
 import Storage
 import StrategyRouter
-import OPSConfig
+import Telemetry
 import TradingDomain
 
 /// What the route handlers share.
@@ -48,7 +47,8 @@ func engineViews(_ supervisor: EngineSupervisor) async -> [EngineView] {
         let error = await link.lastError
         out.append(
             EngineView(
-                id: link.id, venue: link.venue.rawValue, address: "\(link.host):\(link.port)", state: await link.state.rawValue,
+                id: link.id, venue: link.venue.rawValue, address: "\(link.host):\(link.port)",
+                state: await link.state.rawValue,
                 stateSinceUnixNanos: await link.stateSinceUnixNanos, reconnects: await link.reconnects,
                 lastError: error.isEmpty ? nil : error, symbols: await link.symbols.sorted()))
     }
@@ -91,7 +91,8 @@ func makeRouter(_ shared: RouteContext, token: String) -> Router<BasicRequestCon
         return try jsonResponse(
             Status(
                 version: OPSApp.version, uptimeSeconds: (WallClock.nowUnixNanos() - shared.startedAt) / 1_000_000_000,
-                enginesUp: up, enginesDown: engines.count - up, engines: engines, totalRealizedPnL: pnl.totalRealizedPnL,
+                enginesUp: up, enginesDown: engines.count - up, engines: engines,
+                totalRealizedPnL: pnl.totalRealizedPnL,
                 totalUnrealizedPnL: pnl.totalUnrealizedPnL))
     }
 
@@ -166,5 +167,7 @@ func setModeEverywhere(_ shared: RouteContext, mode: Fleet_V1_TradingMode, reque
         }
     }
     struct Reply: Encodable { var engines: [Outcome] }
-    return try jsonResponse(Reply(engines: outcomes), status: outcomes.contains { $0.error != nil } ? .init(code: 207, reasonPhrase: "Multi-Status") : .ok)
+    return try jsonResponse(
+        Reply(engines: outcomes),
+        status: outcomes.contains { $0.error != nil } ? .init(code: 207, reasonPhrase: "Multi-Status") : .ok)
 }

@@ -1,11 +1,11 @@
-import HTTPTypes
 import FleetLink
 import FleetProto
 import FleetWire
 import Foundation
+import HTTPTypes
 import Prometheus
-import Telemetry
 import StrategyRouter
+import Telemetry
 import TradingDomain
 
 /// Signal → model → client order id → the engine of the symbol's venue → the order's state.
@@ -54,7 +54,8 @@ struct SignalService: Sendable {
         let venue = signal.instrument.venue
         guard !supervisor.engines(venue: venue).isEmpty else {
             metrics.signal(outcome: "no_engine")
-            throw APIError(.unprocessableContent, "UNKNOWN_VENUE", "no engine for venue \(venue.rawValue) in fleet.yaml")
+            throw APIError(
+                .unprocessableContent, "UNKNOWN_VENUE", "no engine for venue \(venue.rawValue) in fleet.yaml")
         }
         // Refuse a symbol no engine of the venue quotes before anything is recorded.
         var symbols = Set<String>()
@@ -63,7 +64,8 @@ struct SignalService: Sendable {
             metrics.signal(outcome: "unknown_symbol")
             throw APIError(
                 .unprocessableContent, "UNKNOWN_SYMBOL",
-                "\(signal.instrument) is not traded on \(venue.rawValue) (engines trade \(symbols.sorted().joined(separator: ", ")))")
+                "\(signal.instrument) is not traded on \(venue.rawValue) (engines trade \(symbols.sorted().joined(separator: ", ")))"
+            )
         }
         let supervisor = self.supervisor
         let decision: SignalRouter.Decision
@@ -77,11 +79,15 @@ struct SignalService: Sendable {
         }
         guard let link = supervisor.link(id: decision.engineID) else {
             metrics.signal(outcome: "no_engine")
-            throw APIError(.conflict, "ENGINE_GONE", "engine '\(decision.engineID)' of this idempotency key is no longer in fleet.yaml")
+            throw APIError(
+                .conflict, "ENGINE_GONE",
+                "engine '\(decision.engineID)' of this idempotency key is no longer in fleet.yaml")
         }
         guard await link.state == .up else {
             metrics.signal(outcome: "engine_down")
-            throw APIError(.serviceUnavailable, "ENGINE_DOWN", "engine \(link.id) for \(venue.rawValue) is down; retry later with the same X-Idempotency-Key")
+            throw APIError(
+                .serviceUnavailable, "ENGINE_DOWN",
+                "engine \(link.id) for \(venue.rawValue) is down; retry later with the same X-Idempotency-Key")
         }
         var request = Fleet_V1_SubmitOrderRequest()
         request.clientOrderID = decision.clientOrderID
@@ -109,10 +115,12 @@ struct SignalService: Sendable {
             clientOrderID: order.clientOrderID, engine: link.id, venue: link.venue.rawValue, model: order.model,
             strategy: order.strategy, symbol: order.symbol, side: signal.side.rawValue, type: signal.type.rawValue,
             status: Self.statusName(order.status), quantity: Fixed(units: order.quantityE8),
-            filledQuantity: Fixed(units: order.filledQuantityE8), averageFillPrice: Fixed(units: order.averageFillPriceE8),
+            filledQuantity: Fixed(units: order.filledQuantityE8),
+            averageFillPrice: Fixed(units: order.averageFillPriceE8),
             limitPrice: order.limitPriceE8 == 0 ? nil : Fixed(units: order.limitPriceE8),
             rejectReason: order.rejectReason.isEmpty ? nil : order.rejectReason,
-            rejectMessage: order.rejectMessage.isEmpty ? nil : order.rejectMessage, duplicate: reply.duplicate || decision.isRetry)
+            rejectMessage: order.rejectMessage.isEmpty ? nil : order.rejectMessage,
+            duplicate: reply.duplicate || decision.isRetry)
     }
 
     static func apiError(_ status: RPCStatus, engine: String) -> APIError {

@@ -50,17 +50,22 @@ public enum EngineApp {
         guard let durability = SQLiteDatabase.Durability(rawValue: options.durability.uppercased()) else {
             throw ConfigError(file: "--durability", message: "use full or normal")
         }
-        let config = try options.config.map { (path) throws(ConfigError) in try EngineConfigFile.load(path: path, venue: venue) }
+        let config =
+            try options.config.map { (path) throws(ConfigError) in try EngineConfigFile.load(path: path, venue: venue) }
             ?? .defaults(venue: venue)
         let rpcAddress = try parseAddress(options.listen, flag: "--listen")
         let metricsAddress = try parseAddress(options.metricsListen, flag: "--metrics-listen")
         let secret: FleetSecret
-        do { secret = try FleetSecret.load(file: options.fleetSecretFile, environment: ProcessInfo.processInfo.environment) } catch {
+        do {
+            secret = try FleetSecret.load(
+                file: options.fleetSecretFile, environment: ProcessInfo.processInfo.environment)
+        } catch {
             throw ConfigError(file: options.fleetSecretFile ?? "FLEET_SECRET", message: error.message)
         }
         let directory = options.dataDir
         do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
-            throw ConfigError(file: directory, message: "cannot create the data directory: \(error.localizedDescription)")
+            throw ConfigError(
+                file: directory, message: "cannot create the data directory: \(error.localizedDescription)")
         }
 
         setStatus("opening ledger")
@@ -70,22 +75,27 @@ public enum EngineApp {
         let engine = try Engine(
             configuration: .init(
                 engineID: options.id, limits: config.limits, startingCash: config.startingCash,
-                ledgerPath: "\(directory)/\(options.id).ledger.sqlite", auditPath: "\(directory)/\(options.id).audit.jsonl",
+                ledgerPath: "\(directory)/\(options.id).ledger.sqlite",
+                auditPath: "\(directory)/\(options.id).audit.jsonl",
                 durability: durability),
             venue: venueClient, observer: metrics, logger: logger)
 
         // The metrics port answers from the start (/readyz says 503 while recovering); the link
         // opens only once recovery is done, and closes first on SIGTERM (services stop in reverse order).
         let http = makeMetricsServer(
-            engine: engine, metrics: metrics, venue: venue, address: metricsAddress, status: { status.withLock { $0 } }, logger: logger)
+            engine: engine, metrics: metrics, venue: venue, address: metricsAddress, status: { status.withLock { $0 } },
+            logger: logger)
         let lifecycle = EngineService(
             engine: engine, venueClient: venueClient, metrics: metrics, secret: secret, rpcAddress: rpcAddress,
             notifier: notifier, logger: logger, version: version, status: { status.withLock { $0 } },
             setStatus: setStatus,
-            readyText: "ready: \(venue.rawValue) engine \(options.id) on \(options.listen), metrics on \(options.metricsListen)")
+            readyText:
+                "ready: \(venue.rawValue) engine \(options.id) on \(options.listen), metrics on \(options.metricsListen)"
+        )
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: http), .init(service: lifecycle)], gracefulShutdownSignals: [.sigterm, .sigint],
+                services: [.init(service: http), .init(service: lifecycle)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()
         logger.notice("stopped cleanly")
@@ -115,12 +125,14 @@ public enum EngineApp {
 
                 """
             return Response(
-                status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: body)))
         }
         var appLogger = logger
         appLogger.logLevel = .warning
         return Application(
-            router: router, configuration: .init(address: .hostname(address.host, port: address.port), serverName: "engine"),
+            router: router,
+            configuration: .init(address: .hostname(address.host, port: address.port), serverName: "engine"),
             logger: appLogger)
     }
 }

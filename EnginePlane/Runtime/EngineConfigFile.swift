@@ -20,7 +20,8 @@ public struct EngineConfigFile: Sendable {
 
     public var limits: RiskLimits {
         RiskLimits(
-            symbols: Dictionary(uniqueKeysWithValues: symbols.map { ($0.instrument, $0.limits) }), minNotional: minNotional,
+            symbols: Dictionary(uniqueKeysWithValues: symbols.map { ($0.instrument, $0.limits) }),
+            minNotional: minNotional,
             maxNotional: maxNotional)
     }
 
@@ -28,10 +29,14 @@ public struct EngineConfigFile: Sendable {
         func entry(_ symbol: String, _ maxPosition: Int, _ lot: String, _ price: Int) -> SymbolEntry {
             SymbolEntry(
                 instrument: InstrumentID(symbol: symbol, venue: venue),
-                limits: .init(maxPosition: Fixed(maxPosition), lotSize: Fixed(lot) ?? Fixed(units: 1)), initialPrice: Fixed(price))
+                limits: .init(maxPosition: Fixed(maxPosition), lotSize: Fixed(lot) ?? Fixed(units: 1)),
+                initialPrice: Fixed(price))
         }
         return EngineConfigFile(
-            symbols: [entry("BTCUSDT", 5, "0.00001", 65_000), entry("ETHUSDT", 100, "0.0001", 3_200), entry("SOLUSDT", 2_000, "0.01", 150)],
+            symbols: [
+                entry("BTCUSDT", 5, "0.00001", 65_000), entry("ETHUSDT", 100, "0.0001", 3_200),
+                entry("SOLUSDT", 2_000, "0.01", 150),
+            ],
             minNotional: Fixed(10), maxNotional: Fixed(250_000), startingCash: Fixed(1_000_000))
     }
 
@@ -48,7 +53,9 @@ public struct EngineConfigFile: Sendable {
         var config = defaults(venue: venue)
         func decimal(_ text: String?, _ field: String) throws(ConfigError) -> Fixed? {
             guard let text else { return nil }
-            do { return try Fixed(parsing: text) } catch { throw ConfigError(file: path, message: "\(field): \(error)") }
+            do { return try Fixed(parsing: text) } catch {
+                throw ConfigError(file: path, message: "\(field): \(error)")
+            }
         }
         config.minNotional = try decimal(raw.risk?.min_notional, "risk.min_notional") ?? config.minNotional
         config.maxNotional = try decimal(raw.risk?.max_notional, "risk.max_notional") ?? config.maxNotional
@@ -65,14 +72,20 @@ public struct EngineConfigFile: Sendable {
                 guard instrument.venue == venue else {
                     throw ConfigError(file: path, message: "\(field).symbol: \(instrument) is not on \(venue.rawValue)")
                 }
-                guard let maxPosition = try decimal(symbol.max_position, "\(field).max_position"), maxPosition.isPositive else {
+                guard let maxPosition = try decimal(symbol.max_position, "\(field).max_position"),
+                    maxPosition.isPositive
+                else {
                     throw ConfigError(file: path, message: "\(field).max_position: a positive number is required")
                 }
                 let lot = try decimal(symbol.lot_size, "\(field).lot_size") ?? Fixed(units: 1)
-                guard lot.isPositive else { throw ConfigError(file: path, message: "\(field).lot_size must be positive") }
+                guard lot.isPositive else {
+                    throw ConfigError(file: path, message: "\(field).lot_size must be positive")
+                }
                 let price = try decimal(symbol.initial_price, "\(field).initial_price") ?? Fixed(100)
                 config.symbols.append(
-                    SymbolEntry(instrument: instrument, limits: .init(maxPosition: maxPosition, lotSize: lot), initialPrice: price))
+                    SymbolEntry(
+                        instrument: instrument, limits: .init(maxPosition: maxPosition, lotSize: lot),
+                        initialPrice: price))
             }
         }
         guard config.minNotional <= config.maxNotional else {

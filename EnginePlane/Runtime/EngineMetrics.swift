@@ -16,39 +16,52 @@ final class EngineMetrics: EngineObserver {
 
     init(venue: Venue) {
         self.venue = venue.rawValue
-        equity = registry.gauge(MetricNames.equity, labels: [("venue", venue.rawValue)], help: "Account equity in USD at mid prices")
-        openOrders = registry.gauge(MetricNames.openOrders, labels: [("venue", venue.rawValue)], help: "Orders that can still trade")
-        mode = registry.gauge(MetricNames.tradingMode, labels: [("venue", venue.rawValue)], help: "Trading mode: 0 active, 1 close-only, 2 halted")
-        ready = registry.gauge(MetricNames.engineReady, labels: [("venue", venue.rawValue)], help: "1 once recovery is done")
-        fillLatency = registry.latencyHistogram(MetricNames.fillLatency, labels: [("venue", venue.rawValue)],
+        equity = registry.gauge(
+            MetricNames.equity, labels: [("venue", venue.rawValue)], help: "Account equity in USD at mid prices")
+        openOrders = registry.gauge(
+            MetricNames.openOrders, labels: [("venue", venue.rawValue)], help: "Orders that can still trade")
+        mode = registry.gauge(
+            MetricNames.tradingMode, labels: [("venue", venue.rawValue)],
+            help: "Trading mode: 0 active, 1 close-only, 2 halted")
+        ready = registry.gauge(
+            MetricNames.engineReady, labels: [("venue", venue.rawValue)], help: "1 once recovery is done")
+        fillLatency = registry.latencyHistogram(
+            MetricNames.fillLatency, labels: [("venue", venue.rawValue)],
             help: "Time from order intent to its completing fill")
-        ledgerWrite = registry.latencyHistogram(MetricNames.ledgerWriteLatency, labels: [("venue", venue.rawValue)],
+        ledgerWrite = registry.latencyHistogram(
+            MetricNames.ledgerWriteLatency, labels: [("venue", venue.rawValue)],
             help: "Time to commit a ledger transaction (fsync included)")
     }
 
     func setReady(_ value: Bool) { ready.set(to: value ? 1 : 0) }
 
     func orderSubmitted(model: String) {
-        registry.counter(MetricNames.ordersSubmitted, labels: [("venue", venue), ("model", model)], help: "Orders sent to the venue"
+        registry.counter(
+            MetricNames.ordersSubmitted, labels: [("venue", venue), ("model", model)], help: "Orders sent to the venue"
         ).increment()
     }
 
     func orderRejected(model: String, reason: String) {
-        registry.counter(MetricNames.ordersRejected, labels: [("venue", venue), ("model", model), ("reason", reason)],
+        registry.counter(
+            MetricNames.ordersRejected, labels: [("venue", venue), ("model", model), ("reason", reason)],
             help: "Orders refused by risk rails or the venue"
         ).increment()
     }
 
     func orderFilled(model: String, latencyNanos: Int64) {
-        registry.counter(MetricNames.ordersFilled, labels: [("venue", venue), ("model", model)], help: "Orders completely filled"
+        registry.counter(
+            MetricNames.ordersFilled, labels: [("venue", venue), ("model", model)], help: "Orders completely filled"
         ).increment()
         fillLatency.recordNanoseconds(max(0, latencyNanos))
     }
 
     func fillRecorded(_ fill: FillRecord, modelRealizedPnL: Fixed) {
-        registry.counter(MetricNames.fills, labels: [("venue", venue), ("model", fill.model)], help: "Executions recorded")
-            .increment()
-        registry.gauge(MetricNames.pnlRealized, labels: [("venue", venue), ("model", fill.model)],
+        registry.counter(
+            MetricNames.fills, labels: [("venue", venue), ("model", fill.model)], help: "Executions recorded"
+        )
+        .increment()
+        registry.gauge(
+            MetricNames.pnlRealized, labels: [("venue", venue), ("model", fill.model)],
             help: "Realized PnL in USD net of fees"
         ).set(to: modelRealizedPnL.asMetricValue)
     }

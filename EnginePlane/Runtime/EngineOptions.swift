@@ -34,7 +34,8 @@ public struct EngineOptions: ParsableArguments, Sendable {
 
 /// Splits `HOST:PORT` (IPv6 as `[::1]:7100`).
 func parseAddress(_ text: String, flag: String) throws(ConfigError) -> (host: String, port: Int) {
-    guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port)
+    guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+        (0...65535).contains(port)
     else {
         throw ConfigError(file: flag, message: "'\(text)' is not HOST:PORT")
     }

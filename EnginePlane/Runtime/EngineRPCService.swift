@@ -60,7 +60,9 @@ struct EngineRPCService: FleetService {
             return try Fleet_V1_Snapshot(snapshot, engineID: engine.engineID, venue: engine.venueName).serializedData()
         case .setTradingMode:
             let change = try decode(Fleet_V1_SetTradingModeRequest.self)
-            guard let mode = change.mode.domain else { throw RPCStatus.invalidArgument("mode must be ACTIVE, CLOSE_ONLY or HALTED") }
+            guard let mode = change.mode.domain else {
+                throw RPCStatus.invalidArgument("mode must be ACTIVE, CLOSE_ONLY or HALTED")
+            }
             try checkDeadline()
             var reply = Fleet_V1_SetTradingModeResponse()
             reply.mode = .init(try await engine.setTradingMode(mode, reason: change.reason))

@@ -58,7 +58,9 @@ public struct Fixed: Sendable, Hashable, Comparable {
 
     /// `self × numerator ÷ denominator` exactly, then rounded by `rule` (basis points: `(bps, 10_000)`).
     /// Saturates instead of overflowing; `denominator` must not be zero (zero is returned if it is).
-    public func multiplied(byRatio numerator: Int64, over denominator: Int64, rounding rule: RoundingRule = .toNearestOrEven)
+    public func multiplied(
+        byRatio numerator: Int64, over denominator: Int64, rounding rule: RoundingRule = .toNearestOrEven
+    )
         -> Fixed
     {
         guard denominator != 0 else { return .zero }

@@ -87,13 +87,15 @@ public struct OrderProgress: Sendable, Hashable {
             status = .pendingCancel
         case (.pendingCancel, .cancelRequested):
             break
-        case (.pendingSubmit, .canceled), (.accepted, .canceled), (.partiallyFilled, .canceled), (.pendingCancel, .canceled):
+        case (.pendingSubmit, .canceled), (.accepted, .canceled), (.partiallyFilled, .canceled),
+            (.pendingCancel, .canceled):
             status = .canceled
         case (.canceled, .canceled):
             break
         case (.pendingCancel, .cancelRejected):
             status = filledQuantity.isZero ? .accepted : .partiallyFilled
-        case (.pendingSubmit, .expired), (.accepted, .expired), (.partiallyFilled, .expired), (.pendingCancel, .expired):
+        case (.pendingSubmit, .expired), (.accepted, .expired), (.partiallyFilled, .expired),
+            (.pendingCancel, .expired):
             status = .expired
 
         case (.filled, _), (.rejected, _):

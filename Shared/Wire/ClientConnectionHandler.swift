@@ -72,7 +72,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             context.writeAndFlush(wrapOutboundOut(auth), promise: nil)
         case (.awaitingAuthResult(let serverNonce, let clientNonce, let serverID), .authResult(let result)):
             guard result.code == .ok else {
-                fail(context: context, RPCStatus(result.code, result.message.isEmpty ? "authentication refused" : result.message))
+                fail(
+                    context: context,
+                    RPCStatus(result.code, result.message.isEmpty ? "authentication refused" : result.message))
                 return
             }
             let expected = LinkAuthentication.serverMAC(

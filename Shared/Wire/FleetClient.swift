@@ -105,7 +105,8 @@ public final class FleetClient: Sendable {
         _ method: Fleet_V1_Method, _ request: some SwiftProtobuf.Message, timeout: Duration = .seconds(5),
         as: Reply.Type = Reply.self
     ) async throws -> Reply {
-        let deadline = WallClock.nowUnixNanos() + Int64(timeout.components.seconds) * 1_000_000_000
+        let deadline =
+            WallClock.nowUnixNanos() + Int64(timeout.components.seconds) * 1_000_000_000
             + timeout.components.attoseconds / 1_000_000_000
         let payload = try await call(method, payload: request.serializedData(), deadlineUnixNanos: deadline)
         do {
@@ -116,7 +117,9 @@ public final class FleetClient: Sendable {
     }
 
     /// Subscribes to the engine's events; `onEvent` runs on the link's event loop, in order.
-    public func subscribe(onEvent: @escaping @Sendable (Fleet_V1_Event) -> Void) async throws -> Fleet_V1_SubscribeResponse {
+    public func subscribe(
+        onEvent: @escaping @Sendable (Fleet_V1_Event) -> Void
+    ) async throws -> Fleet_V1_SubscribeResponse {
         let response = try await rawCall(
             .subscribe, payload: Fleet_V1_SubscribeRequest().serializedData(),
             deadlineUnixNanos: WallClock.nowUnixNanos() + 5_000_000_000, events: onEvent)
@@ -139,7 +142,8 @@ public final class FleetClient: Sendable {
         // If the link is already gone the write fails before any handler sees the call: fail the
         // call too (completing a promise twice is a no-op, so a handler's own failure is harmless).
         let written = channel.eventLoop.makePromise(of: Void.self)
-        written.futureResult.whenFailure { error in promise.fail(RPCStatus.unavailable("the link is closed: \(error)")) }
+        written.futureResult.whenFailure { error in promise.fail(RPCStatus.unavailable("the link is closed: \(error)"))
+        }
         channel.writeAndFlush(call, promise: written)
         do {
             return try await promise.futureResult.get()

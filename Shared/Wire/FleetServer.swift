@@ -31,7 +31,8 @@ public final class FleetServer: Sendable {
     /// The bound address (the port is real even when 0 was asked for).
     public var localAddress: SocketAddress? { channel.localAddress }
 
-    private init(channel: any Channel, connections: NIOLockedValueBox<[ObjectIdentifier: any Channel]>, logger: Logger) {
+    private init(channel: any Channel, connections: NIOLockedValueBox<[ObjectIdentifier: any Channel]>, logger: Logger)
+    {
         self.channel = channel
         self.connections = connections
         self.logger = logger

@@ -56,13 +56,15 @@ enum LinkAuthentication {
     static let protocolVersion: UInt32 = 1
 
     /// What the client sends: HMAC(secret, "fleet/v1 client" ‖ server nonce ‖ client nonce ‖ client id).
-    static func clientMAC(secret: FleetSecret, serverNonce: [UInt8], clientNonce: [UInt8], clientID: String) -> [UInt8] {
+    static func clientMAC(secret: FleetSecret, serverNonce: [UInt8], clientNonce: [UInt8], clientID: String) -> [UInt8]
+    {
         Digest.hmacSHA256(
             key: secret.key, message: Array("fleet/v1 client".utf8) + serverNonce + clientNonce + Array(clientID.utf8))
     }
 
     /// What the server answers: HMAC(secret, "fleet/v1 server" ‖ client nonce ‖ server nonce ‖ server id).
-    static func serverMAC(secret: FleetSecret, clientNonce: [UInt8], serverNonce: [UInt8], serverID: String) -> [UInt8] {
+    static func serverMAC(secret: FleetSecret, clientNonce: [UInt8], serverNonce: [UInt8], serverID: String) -> [UInt8]
+    {
         Digest.hmacSHA256(
             key: secret.key, message: Array("fleet/v1 server".utf8) + clientNonce + serverNonce + Array(serverID.utf8))
     }

@@ -14,7 +14,8 @@ public struct RPCStatus: Error, Sendable, Equatable, CustomStringConvertible {
 
     public static func invalidArgument(_ message: String) -> RPCStatus { RPCStatus(.invalidArgument, message) }
     public static func unavailable(_ message: String) -> RPCStatus { RPCStatus(.unavailable, message) }
-    public static func deadlineExceeded(_ message: String = "the request's deadline passed before it ran") -> RPCStatus {
+    public static func deadlineExceeded(_ message: String = "the request's deadline passed before it ran") -> RPCStatus
+    {
         RPCStatus(.deadlineExceeded, message)
     }
 }

@@ -67,7 +67,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         case (.awaitingAuth(let serverNonce), .auth(let auth)):
             authenticate(context: context, auth: auth, serverNonce: serverNonce)
         case (.awaitingAuth, .request):
-            refuse(context: context, streamID: frame.streamID, status: RPCStatus(.unauthenticated, "authenticate first"))
+            refuse(
+                context: context, streamID: frame.streamID, status: RPCStatus(.unauthenticated, "authenticate first"))
         case (.awaitingAuth, _):
             refuse(context: context, streamID: 0, status: RPCStatus(.unauthenticated, "expected an auth frame"))
         case (.ready(let clientID), .request(let request)):
@@ -76,7 +77,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             if frame.streamID <= lastStreamID {
                 dispatch(context: context, streamID: frame.streamID, request: request, clientID: clientID)
             } else {
-                reply(context: context, streamID: frame.streamID, result: .failure(.unavailable("the engine is shutting down")))
+                reply(
+                    context: context, streamID: frame.streamID,
+                    result: .failure(.unavailable("the engine is shutting down")))
             }
         case (.ready, .goaway), (.draining, .goaway):
             // The client is leaving: finish what is in flight, then close.
@@ -150,13 +153,16 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     // MARK: requests
 
-    private func dispatch(context: ChannelHandlerContext, streamID: UInt64, request: Fleet_V1_Request, clientID: String) {
+    private func dispatch(context: ChannelHandlerContext, streamID: UInt64, request: Fleet_V1_Request, clientID: String)
+    {
         guard streamID != 0 else {
             protocolViolation(context: context, message: "a request needs a non-zero stream id")
             return
         }
         if case .UNRECOGNIZED(let value) = request.method {
-            reply(context: context, streamID: streamID, result: .failure(RPCStatus(.unimplemented, "unknown method \(value)")))
+            reply(
+                context: context, streamID: streamID,
+                result: .failure(RPCStatus(.unimplemented, "unknown method \(value)")))
             protocolViolation(context: context, message: "unknown method \(value)")
             return
         }

@@ -6,7 +6,8 @@ import TradingDomain
 
 struct SignalRouterTests {
     let signal = Signal(
-        instrument: InstrumentID(symbol: "BTCUSDT", venue: .paper), side: .buy, type: .market, quantity: Fixed(1), quote: nil,
+        instrument: InstrumentID(symbol: "BTCUSDT", venue: .paper), side: .buy, type: .market, quantity: Fixed(1),
+        quote: nil,
         limitPrice: nil, strategy: "demo", model: nil)
     let weights = StrategyWeights(["demo": ["a": 3, "b": 1]])
 
@@ -15,7 +16,8 @@ struct SignalRouterTests {
     @Test func sameKeySameOrderEvenAfterRestart() async throws {
         let file = path()
         let body = Array("{}".utf8)
-        let first = try await SignalRouter(weights: weights, statePath: file).route(signal, idempotencyKey: "k", body: body, engineFor: { _ in "e1" })
+        let first = try await SignalRouter(weights: weights, statePath: file).route(
+            signal, idempotencyKey: "k", body: body, engineFor: { _ in "e1" })
         #expect(!first.isRetry)
         // Weights change and OPS restarts: the retry still maps to the same order and model.
         let reopened = try SignalRouter(weights: StrategyWeights(["demo": ["c": 1]]), statePath: file)
@@ -61,7 +63,9 @@ struct SignalRouterTests {
         let router = try SignalRouter(weights: StrategyWeights([:]), statePath: path())
         #expect(try await router.route(named, idempotencyKey: nil, body: [], engineFor: { _ in "e1" }).model == "x")
         named.model = nil
-        await #expect(throws: SignalError.self) { _ = try await router.route(named, idempotencyKey: nil, body: [], engineFor: { _ in "e1" }) }
+        await #expect(throws: SignalError.self) {
+            _ = try await router.route(named, idempotencyKey: nil, body: [], engineFor: { _ in "e1" })
+        }
     }
 
     @Test func badWeightsFilesAreRefused() {

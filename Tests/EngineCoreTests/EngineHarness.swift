@@ -16,11 +16,13 @@ final class EngineHarness: @unchecked Sendable {
     init(limits: RiskLimits? = nil) throws {
         directory = NSTemporaryDirectory() + "engine-test-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        self.limits = limits ?? RiskLimits(
-            symbols: [
-                btc: .init(maxPosition: Fixed(5), lotSize: Fixed(units: 1000)),
-                eth: .init(maxPosition: Fixed(100), lotSize: Fixed(units: 10_000)),
-            ], minNotional: Fixed(10), maxNotional: Fixed(250_000))
+        self.limits =
+            limits
+            ?? RiskLimits(
+                symbols: [
+                    btc: .init(maxPosition: Fixed(5), lotSize: Fixed(units: 1000)),
+                    eth: .init(maxPosition: Fixed(100), lotSize: Fixed(units: 10_000)),
+                ], minNotional: Fixed(10), maxNotional: Fixed(250_000))
         try open()
     }
 
@@ -31,7 +33,8 @@ final class EngineHarness: @unchecked Sendable {
     func open() throws {
         venue = try PaperVenue(
             configuration: .init(
-                databasePath: "\(directory)/venue.sqlite", seed: 1, initialPrices: [btc: Fixed(65_000), eth: Fixed(3_200)],
+                databasePath: "\(directory)/venue.sqlite", seed: 1,
+                initialPrices: [btc: Fixed(65_000), eth: Fixed(3_200)],
                 durability: .normal))
         engine = try Engine(
             configuration: .init(
@@ -47,9 +50,12 @@ final class EngineHarness: @unchecked Sendable {
         try open()
     }
 
-    func market(_ id: String, _ side: Side, _ quantity: String, instrument: InstrumentID? = nil, model: String = "m") throws -> SubmitCommand {
+    func market(
+        _ id: String, _ side: Side, _ quantity: String, instrument: InstrumentID? = nil, model: String = "m"
+    ) throws -> SubmitCommand {
         SubmitCommand(
-            clientOrderID: id, instrument: instrument ?? btc, side: side, type: .market, quantity: try Fixed(parsing: quantity), model: model)
+            clientOrderID: id, instrument: instrument ?? btc, side: side, type: .market,
+            quantity: try Fixed(parsing: quantity), model: model)
     }
 
     func limit(_ id: String, _ side: Side, _ quantity: String, at price: String) throws -> SubmitCommand {

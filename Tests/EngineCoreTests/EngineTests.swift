@@ -76,7 +76,8 @@ struct EngineTests {
         command.quoteQuantity = Fixed(1000)
         let ask = try #require(harness.venue.quote(harness.btc)?.ask)
         let outcome = try await harness.engine.submit(command)
-        let expected = try #require(Fixed(1000).divided(by: ask, rounding: .towardZero)).rounded(toMultipleOf: Fixed(units: 1000))
+        let expected = try #require(Fixed(1000).divided(by: ask, rounding: .towardZero)).rounded(
+            toMultipleOf: Fixed(units: 1000))
         #expect(outcome.order.quantity == expected)
         #expect(outcome.order.status == .filled)
     }

@@ -12,13 +12,16 @@ struct RiskRailsTests {
                 maxNotional: Fixed(1000)))
     }
 
-    func verdict(_ quantity: Fixed, price: Fixed? = Fixed(100), mode: TradingMode = .active, position: Fixed = .zero,
-        open: Fixed = .zero, instrument: InstrumentID? = nil) -> RiskRails.Verdict {
+    func verdict(
+        _ quantity: Fixed, price: Fixed? = Fixed(100), mode: TradingMode = .active, position: Fixed = .zero,
+        open: Fixed = .zero, instrument: InstrumentID? = nil
+    ) -> RiskRails.Verdict {
         verdict(.buy, quantity, price: price, mode: mode, position: position, open: open, instrument: instrument)
     }
 
     func verdict(
-        _ side: Side, _ quantity: Fixed, price: Fixed? = Fixed(100), mode: TradingMode = .active, position: Fixed = .zero,
+        _ side: Side, _ quantity: Fixed, price: Fixed? = Fixed(100), mode: TradingMode = .active,
+        position: Fixed = .zero,
         open: Fixed = .zero, instrument: InstrumentID? = nil
     ) -> RiskRails.Verdict {
         rails.check(
@@ -45,16 +48,21 @@ struct RiskRailsTests {
 
     @Test func positionLimitCountsOpenOrders() {
         #expect(verdict(Fixed(1), price: Fixed(10), position: Fixed(1)) == .accept, "1 + 1 = 2 = max")
-        #expect(reason(verdict(Fixed(1), price: Fixed(10), position: Fixed(1), open: Fixed(units: 1))) == .positionLimit)
+        #expect(
+            reason(verdict(Fixed(1), price: Fixed(10), position: Fixed(1), open: Fixed(units: 1))) == .positionLimit)
         #expect(reason(verdict(.sell, Fixed(3), price: Fixed(10))) == .positionLimit, "shorts count too")
         #expect(verdict(.sell, Fixed(3), price: Fixed(10), position: Fixed(3)) == .accept, "reducing is always allowed")
     }
 
     @Test func tradingModes() {
         #expect(reason(verdict(Fixed(1), mode: .halted, position: Fixed(1))) == .tradingHalted)
-        #expect(reason(verdict(.sell, Fixed(1), mode: .halted, position: Fixed(1))) == .tradingHalted, "halted refuses exits too")
+        #expect(
+            reason(verdict(.sell, Fixed(1), mode: .halted, position: Fixed(1))) == .tradingHalted,
+            "halted refuses exits too")
         #expect(reason(verdict(Fixed(1), mode: .closeOnly)) == .closeOnly)
         #expect(verdict(.sell, Fixed(1), mode: .closeOnly, position: Fixed(1)) == .accept)
-        #expect(reason(verdict(.sell, Fixed(2), mode: .closeOnly, position: Fixed(1))) == .closeOnly, "flipping is not closing")
+        #expect(
+            reason(verdict(.sell, Fixed(2), mode: .closeOnly, position: Fixed(1))) == .closeOnly,
+            "flipping is not closing")
     }
 }

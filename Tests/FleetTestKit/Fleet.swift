@@ -35,24 +35,30 @@ public final class LocalFleet: @unchecked Sendable {
 
     /// Starts (or restarts) one engine and waits for /readyz.
     @discardableResult
-    public func startEngine(_ id: String, secret: String = LocalFleet.secret, extra: [String] = []) throws -> FleetProcess {
+    public func startEngine(
+        _ id: String, secret: String = LocalFleet.secret, extra: [String] = []
+    ) throws -> FleetProcess {
         let spec = spec(id)
         let process = try FleetProcess(
             name: id, executable: FleetProcess.binary("engine-paper"),
             arguments: [
-                "--id", id, "--listen", "127.0.0.1:\(spec.rpcPort)", "--metrics-listen", "127.0.0.1:\(spec.metricsPort)",
+                "--id", id, "--listen", "127.0.0.1:\(spec.rpcPort)", "--metrics-listen",
+                "127.0.0.1:\(spec.metricsPort)",
                 "--data-dir", "\(directory.path)/\(id)", "--durability", "normal",
             ] + extra,
             environment: ["FLEET_SECRET": secret], logPath: "\(directory.path)/\(id).log")
         engines[id] = process
-        guard eventually({ http("GET", metricsURL(id) + "/readyz")?.status == 200 || !process.isRunning }), process.isRunning else {
+        guard eventually({ http("GET", metricsURL(id) + "/readyz")?.status == 200 || !process.isRunning }),
+            process.isRunning
+        else {
             throw FleetTestError("engine \(id) did not become ready:\n\(process.log)")
         }
         return process
     }
 
     public func startOPS(
-        weights: String = #"{"demo":{"m-alpha":3,"m-beta":1}}"#, models: [String: [String]] = [:], waitForEngines: Bool = true
+        weights: String = #"{"demo":{"m-alpha":3,"m-beta":1}}"#, models: [String: [String]] = [:],
+        waitForEngines: Bool = true
     ) throws {
         var yaml = "engines:\n"
         for spec in specs {
@@ -67,9 +73,11 @@ public final class LocalFleet: @unchecked Sendable {
                 "serve", "--config", "\(directory.path)/fleet.yaml", "--listen", "127.0.0.1:\(opsPort)", "--state-dir",
                 "\(directory.path)/ops",
             ],
-            environment: ["FLEET_SECRET": LocalFleet.secret, "OPS_API_TOKEN": LocalFleet.token], logPath: "\(directory.path)/ops.log")
+            environment: ["FLEET_SECRET": LocalFleet.secret, "OPS_API_TOKEN": LocalFleet.token],
+            logPath: "\(directory.path)/ops.log")
         ops = process
-        guard eventually({ http("GET", opsURL + "/healthz")?.status == 200 || !process.isRunning }), process.isRunning else {
+        guard eventually({ http("GET", opsURL + "/healthz")?.status == 200 || !process.isRunning }), process.isRunning
+        else {
             throw FleetTestError("ops did not start:\n\(process.log)")
         }
         if waitForEngines {

@@ -23,7 +23,9 @@ public final class FleetProcess: @unchecked Sendable {
 
     public static func binary(_ name: String) -> String { "\(binDirectory)/\(name)" }
 
-    public init(name: String, executable: String, arguments: [String], environment: [String: String], logPath: String) throws {
+    public init(
+        name: String, executable: String, arguments: [String], environment: [String: String], logPath: String
+    ) throws {
         self.name = name
         self.logPath = logPath
         process = Process()
@@ -75,7 +77,9 @@ public final class TemporaryDirectory: @unchecked Sendable {
         let base = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
         var template = Array("\(base)/\(prefix)-XXXXXX".utf8CString)
         path = template.withUnsafeMutableBufferPointer { buffer in
-            guard let result = mkdtemp(buffer.baseAddress!) else { return "\(base)/\(prefix)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))" }
+            guard let result = mkdtemp(buffer.baseAddress!) else {
+                return "\(base)/\(prefix)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            }
             return String(cString: result)
         }
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
@@ -97,8 +101,12 @@ public func freePort() -> Int {
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
     address.sin_port = 0
     var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+    _ = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+    }
+    _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
     return Int(UInt16(bigEndian: address.sin_port))
 }
 

@@ -1,9 +1,9 @@
 import FleetProto
 import FleetWire
 import NIOCore
-import SwiftProtobuf
 import NIOEmbedded
 import NIOTestUtils
+import SwiftProtobuf
 import Testing
 
 struct FrameCodecTests {

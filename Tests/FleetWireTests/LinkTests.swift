@@ -4,8 +4,8 @@ import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
-import SwiftProtobuf
 import NIOPosix
+import SwiftProtobuf
 import Testing
 
 /// The link over real loopback sockets: handshake, many calls in flight, deadlines, subscription
@@ -127,12 +127,15 @@ struct LinkTests {
         _ = try await client.subscribe { event in received.withLockedValue { $0.append(event.seq) } }
         let first = service.sinks.withLockedValue { $0.first }
         let sink = try #require(first)
-        sink.send((1...5).map { seq in
-            var event = Fleet_V1_Event()
-            event.seq = UInt64(seq)
-            return event
-        })
-        for _ in 0..<100 where received.withLockedValue({ $0.count }) < 5 { try await Task.sleep(for: .milliseconds(20)) }
+        sink.send(
+            (1...5).map { seq in
+                var event = Fleet_V1_Event()
+                event.seq = UInt64(seq)
+                return event
+            })
+        for _ in 0..<100 where received.withLockedValue({ $0.count }) < 5 {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         #expect(received.withLockedValue { $0 } == [1, 2, 3, 4, 5])
         await client.close()
         await server.shutdown()
@@ -150,7 +153,9 @@ struct LinkTests {
         await server.shutdown()
         _ = try await slow  // answered although the server was shutting down
         #expect(goaways.withLockedValue { $0.first?.code } == .unavailable)
-        await #expect(throws: RPCStatus.self) { _ = try await client.call(.noop, payload: Data(), deadlineUnixNanos: 0) }
+        await #expect(throws: RPCStatus.self) {
+            _ = try await client.call(.noop, payload: Data(), deadlineUnixNanos: 0)
+        }
     }
 }
 
@@ -164,7 +169,9 @@ enum RawPeer {
         address.sin_port = UInt16(port).bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard connected == 0 else { throw RPCStatus.unavailable("connect failed") }
         var timeout = timeval(tv_sec: 5, tv_usec: 0)
@@ -180,7 +187,8 @@ enum RawPeer {
         var frames: [Fleet_V1_Frame] = []
         var offset = 0
         while offset + 4 <= received.count {
-            let length = Int(received[offset]) << 24 | Int(received[offset + 1]) << 16 | Int(received[offset + 2]) << 8
+            let length =
+                Int(received[offset]) << 24 | Int(received[offset + 1]) << 16 | Int(received[offset + 2]) << 8
                 | Int(received[offset + 3])
             guard offset + 4 + length <= received.count else { break }
             frames.append(try Fleet_V1_Frame(serializedBytes: Array(received[offset + 4..<offset + 4 + length])))

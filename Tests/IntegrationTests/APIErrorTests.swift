@@ -12,7 +12,9 @@ struct APIErrorTests {
         try fleet.startOPS()
         let good = #"{"symbol":"BTCUSDT.PAPER","side":"BUY","quantity":"0.01","model":"m"}"#
 
-        func code(_ response: HTTPResponse?) -> String? { (json(response)?["error"] as? [String: Any])?["code"] as? String }
+        func code(_ response: HTTPResponse?) -> String? {
+            (json(response)?["error"] as? [String: Any])?["code"] as? String
+        }
 
         let noToken = fleet.signal(good, token: nil)
         #expect(noToken?.status == 401)
@@ -22,9 +24,13 @@ struct APIErrorTests {
         let badJSON = fleet.signal("{not json")
         #expect(badJSON?.status == 400)
         #expect(code(badJSON) == "INVALID_SIGNAL")
-        #expect(fleet.signal(#"{"symbol":"BTCUSDT.PAPER","side":"BUY","quantity":"0.01","qty":"1","model":"m"}"#)?.status == 400)
+        #expect(
+            fleet.signal(#"{"symbol":"BTCUSDT.PAPER","side":"BUY","quantity":"0.01","qty":"1","model":"m"}"#)?.status
+                == 400)
         #expect(fleet.signal(#"{"symbol":"BTCUSDT.PAPER","side":"BUY","quantity":"-1","model":"m"}"#)?.status == 400)
-        #expect(fleet.signal(#"{"symbol":"BTCUSDT.PAPER","side":"BUY","quantity":"0.000000001","model":"m"}"#)?.status == 400)
+        #expect(
+            fleet.signal(#"{"symbol":"BTCUSDT.PAPER","side":"BUY","quantity":"0.000000001","model":"m"}"#)?.status
+                == 400)
 
         let unknownVenue = fleet.signal(#"{"symbol":"BTCUSDT.NOWHERE","side":"BUY","quantity":"1","model":"m"}"#)
         #expect(unknownVenue?.status == 422)
@@ -37,7 +43,8 @@ struct APIErrorTests {
 
         // Same key, different body: 409, and no order.
         #expect(fleet.signal(good, key: "k-409")?.status == 200)
-        let reused = fleet.signal(#"{"symbol":"BTCUSDT.PAPER","side":"BUY","quantity":"0.02","model":"m"}"#, key: "k-409")
+        let reused = fleet.signal(
+            #"{"symbol":"BTCUSDT.PAPER","side":"BUY","quantity":"0.02","model":"m"}"#, key: "k-409")
         #expect(reused?.status == 409)
         #expect(code(reused) == "IDEMPOTENCY_KEY_REUSED")
 

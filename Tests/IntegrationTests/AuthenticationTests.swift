@@ -26,7 +26,9 @@ struct AuthenticationTests {
         return "\(repositoryRoot)/Tests/CClient/fleet-c-client"
     }
 
-    static func run(_ executable: String, _ arguments: [String], secret: String) throws -> (status: Int32, output: String) {
+    static func run(
+        _ executable: String, _ arguments: [String], secret: String
+    ) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -45,7 +47,8 @@ struct AuthenticationTests {
         try fleet.startEngine("paper-1")
         let port = String(fleet.spec("paper-1").rpcPort)
         let arguments = [
-            "--port", port, "--client-order-id", "c-interop-1", "--symbol", "BTCUSDT.PAPER", "--side", "BUY", "--quantity-e8",
+            "--port", port, "--client-order-id", "c-interop-1", "--symbol", "BTCUSDT.PAPER", "--side", "BUY",
+            "--quantity-e8",
             "1000000", "--model", "c-model",
         ]
         let first = try Self.run(client, arguments, secret: LocalFleet.secret)
@@ -65,7 +68,8 @@ struct AuthenticationTests {
         let refused = try Self.run(
             client,
             [
-                "--port", String(fleet.spec("paper-1").rpcPort), "--client-order-id", "c-bad-1", "--symbol", "BTCUSDT.PAPER",
+                "--port", String(fleet.spec("paper-1").rpcPort), "--client-order-id", "c-bad-1", "--symbol",
+                "BTCUSDT.PAPER",
                 "--side", "BUY", "--quantity-e8", "1000000",
             ], secret: LocalFleet.secret)
         #expect(refused.status == 3)
@@ -86,11 +90,13 @@ struct AuthenticationTests {
 
     @Test func badArgumentsExitWithCodeTwo() throws {
         let bad = try FleetProcess(
-            name: "bad", executable: FleetProcess.binary("engine-paper"), arguments: ["--id", "x", "--listen", "nonsense"],
+            name: "bad", executable: FleetProcess.binary("engine-paper"),
+            arguments: ["--id", "x", "--listen", "nonsense"],
             environment: ["FLEET_SECRET": LocalFleet.secret], logPath: "\(TemporaryDirectory().path)-bad.log")
         #expect(bad.waitForExit(timeout: 30) == 2)
         let missing = try FleetProcess(
-            name: "bad", executable: FleetProcess.binary("ops"), arguments: ["serve", "--config", "/nonexistent/fleet.yaml"],
+            name: "bad", executable: FleetProcess.binary("ops"),
+            arguments: ["serve", "--config", "/nonexistent/fleet.yaml"],
             environment: ["FLEET_SECRET": LocalFleet.secret, "OPS_API_TOKEN": LocalFleet.token],
             logPath: "\(TemporaryDirectory().path)-bad2.log")
         #expect(missing.waitForExit(timeout: 30) == 2)

@@ -53,7 +53,10 @@ struct CrashRecoveryTests {
         try fleet.startEngine("paper-1")
         try fleet.startOPS()
         let buy = try #require(
-            json(fleet.signal(#"{"symbol":"SOLUSDT.PAPER","side":"BUY","type":"LIMIT","quantity":"10","limit_price":"1","model":"m"}"#)))
+            json(
+                fleet.signal(
+                    #"{"symbol":"SOLUSDT.PAPER","side":"BUY","type":"LIMIT","quantity":"10","limit_price":"1","model":"m"}"#
+                )))
         #expect(buy["status"] as? String == "ACCEPTED", "a limit far below the market rests")
         fleet.engines["paper-1"]?.kill9()
         try fleet.startEngine("paper-1")

@@ -31,7 +31,8 @@ struct StorageTests {
         try AtomicFile.write(Array("two".utf8), to: path)
         #expect(try AtomicFile.read(path) == Array("two".utf8))
         #expect(try AtomicFile.read("\(directory)/missing") == nil)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["w.json"], "no temporary left behind")
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: directory) == ["w.json"], "no temporary left behind")
     }
 
     @Test func appendLogAppends() throws {

@@ -42,8 +42,11 @@ struct FixedTests {
         #expect(Fixed(1).divided(by: Fixed(3), rounding: .towardZero) == Fixed(units: 33_333_333))
         #expect(Fixed(1).divided(by: Fixed(3), rounding: .awayFromZero) == Fixed(units: 33_333_334))
         #expect(Fixed(1).divided(by: .zero) == nil)
-        #expect(try Fixed(parsing: "0.123456").rounded(toMultipleOf: Fixed(parsing: "0.001")) == Fixed(parsing: "0.123"))
-        #expect(try Fixed(parsing: "-0.123456").rounded(toMultipleOf: Fixed(parsing: "0.001"), rule: .down) == Fixed(parsing: "-0.124"))
+        #expect(
+            try Fixed(parsing: "0.123456").rounded(toMultipleOf: Fixed(parsing: "0.001")) == Fixed(parsing: "0.123"))
+        #expect(
+            try Fixed(parsing: "-0.123456").rounded(toMultipleOf: Fixed(parsing: "0.001"), rule: .down)
+                == Fixed(parsing: "-0.124"))
         #expect(Fixed(100).multiplied(byRatio: 5, over: 10_000) == Fixed(units: 5_000_000))
     }
 

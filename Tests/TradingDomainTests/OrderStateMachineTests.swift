@@ -72,7 +72,8 @@ struct OrderStateMachineTests {
                 do {
                     try order.apply(event)
                     if [.filled, .rejected].contains(before.status) { Issue.record("closed order took \(event)") }
-                    if [.canceled, .expired].contains(before.status), case .filled = event {} else if [.canceled, .expired].contains(before.status),
+                    if [.canceled, .expired].contains(before.status), case .filled = event {
+                    } else if [.canceled, .expired].contains(before.status),
                         before != order
                     {
                         Issue.record("closed order changed on \(event)")
@@ -83,7 +84,9 @@ struct OrderStateMachineTests {
                 #expect(order.filledQuantity <= order.quantity)
                 #expect(!order.filledQuantity.isNegative)
                 if order.status == .filled { #expect(order.filledQuantity == order.quantity) }
-                if order.status == .partiallyFilled { #expect(order.filledQuantity.isPositive && order.filledQuantity < order.quantity) }
+                if order.status == .partiallyFilled {
+                    #expect(order.filledQuantity.isPositive && order.filledQuantity < order.quantity)
+                }
             }
         }
     }

@@ -52,7 +52,9 @@ struct DemoStrategy: ParsableCommand {
                 do {
                     let response = try client.request(
                         "POST", url + "/strategy/signal",
-                        headers: [("X-OPS-TOKEN", token), ("Content-Type", "application/json"), ("X-Idempotency-Key", key)],
+                        headers: [
+                            ("X-OPS-TOKEN", token), ("Content-Type", "application/json"), ("X-Idempotency-Key", key),
+                        ],
                         body: Array(body.utf8))
                     if response.status == 200 {
                         if response.text.contains(#""status":"REJECTED""#) { rejected += 1 } else { filled += 1 }
@@ -77,14 +79,18 @@ struct DemoStrategy: ParsableCommand {
             }
             sent += 1
             if sent % 25 == 0 {
-                print("demo-strategy: \(sent) signals sent, \(filled) accepted, \(rejected) rejected by risk, \(failed) failed")
+                print(
+                    "demo-strategy: \(sent) signals sent, \(filled) accepted, \(rejected) rejected by risk, \(failed) failed"
+                )
                 fflush(nil)
             }
             let target = started + Double(sent) * interval
             let wait = target - now()
             if wait > 0 { usleep(UInt32(wait * 1_000_000)) }
         }
-        print("demo-strategy: done: \(sent) signals sent, \(filled) accepted, \(rejected) rejected by risk, \(failed) failed")
+        print(
+            "demo-strategy: done: \(sent) signals sent, \(filled) accepted, \(rejected) rejected by risk, \(failed) failed"
+        )
     }
 
     private func now() -> Double {

@@ -61,7 +61,9 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         do {
             try await OPSApp.run(
-                .init(config: config, listen: listen, stateDir: stateDir, fleetSecretFile: fleetSecretFile, logLevel: logLevel))
+                .init(
+                    config: config, listen: listen, stateDir: stateDir, fleetSecretFile: fleetSecretFile,
+                    logLevel: logLevel))
         } catch let error as OPSConfigError {
             printError("ops: configuration error: \(error)")
             throw ExitCode(2)
@@ -123,8 +125,9 @@ struct PnL: ParsableCommand {
             let padding = String(repeating: " ", count: max(0, width - text.count))
             return right ? padding + text : text + padding
         }
-        print(pad("model", 16) + pad("venue", 10) + pad("fills", 8, right: true) + pad("realized", 20, right: true)
-            + pad("unrealized", 20, right: true) + pad("win rate", 10, right: true))
+        print(
+            pad("model", 16) + pad("venue", 10) + pad("fills", 8, right: true) + pad("realized", 20, right: true)
+                + pad("unrealized", 20, right: true) + pad("win rate", 10, right: true))
         for row in report["models"] as? [[String: Any]] ?? [] {
             print(
                 pad(row["model"] as? String ?? "", 16) + pad(row["venue"] as? String ?? "", 10)
@@ -133,16 +136,20 @@ struct PnL: ParsableCommand {
                     + pad(row["unrealized_pnl"] as? String ?? "", 20, right: true)
                     + pad((row["win_rate"] as? String).map { String($0.prefix(6)) } ?? "-", 10, right: true))
         }
-        print("total realized \(report["total_realized_pnl"] as? String ?? "?"), unrealized \(report["total_unrealized_pnl"] as? String ?? "?")")
+        print(
+            "total realized \(report["total_realized_pnl"] as? String ?? "?"), unrealized \(report["total_unrealized_pnl"] as? String ?? "?")"
+        )
         for engine in report["engines"] as? [[String: Any]] ?? [] {
             print(
-                "engine \(engine["engine"] as? String ?? ""): equity \(engine["equity"] as? String ?? ""), cash \(engine["cash"] as? String ?? ""), mode \(engine["trading_mode"] as? String ?? "")")
+                "engine \(engine["engine"] as? String ?? ""): equity \(engine["equity"] as? String ?? ""), cash \(engine["cash"] as? String ?? ""), mode \(engine["trading_mode"] as? String ?? "")"
+            )
         }
     }
 }
 
 struct Kill: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Halt trading on every engine (nothing leaves until resume).")
+    static let configuration = CommandConfiguration(
+        abstract: "Halt trading on every engine (nothing leaves until resume).")
     @OptionGroup var client: ClientOptions
     func run() throws { try client.send("POST", "/kill", body: "{}") }
 }
@@ -164,7 +171,8 @@ struct SendSignal: ParsableCommand {
     @Option(help: "Notional in the quote currency instead of a quantity.") var quote: String?
     @Option(help: "Strategy name (selects model weights).") var strategy: String = "default"
     @Option(help: "Model, overriding the weights.") var model: String?
-    @Option(help: "X-Idempotency-Key: a retry with the same key never makes a second order.") var idempotencyKey: String?
+    @Option(help: "X-Idempotency-Key: a retry with the same key never makes a second order.") var idempotencyKey:
+        String?
 
     func run() throws {
         var fields = [#""symbol":"\#(symbol)""#, #""side":"\#(side)""#, #""strategy":"\#(strategy)""#]

@@ -24,14 +24,17 @@ extension Engine {
             do {
                 venueReport = try await venue.order(clientOrderID: order.clientOrderID, instrument: order.instrument)
             } catch {
-                throw EngineError(.unavailable, "recovery could not reach the venue for \(order.clientOrderID): \(error)")
+                throw EngineError(
+                    .unavailable, "recovery could not reach the venue for \(order.clientOrderID): \(error)")
             }
             let before = open[order.clientOrderID]
             if let venueReport {
                 try apply(venueReport)
             } else if order.status == .pendingSubmit {
                 var closed = order
-                closed.reject(reason: RejectReason.notSent.rawValue, message: "the engine stopped before the venue received the order", at: WallClock.nowUnixNanos())
+                closed.reject(
+                    reason: RejectReason.notSent.rawValue,
+                    message: "the engine stopped before the venue received the order", at: WallClock.nowUnixNanos())
                 try record(closed)
                 audit.order("recovered_not_sent", closed)
                 report.notSent += 1
@@ -48,7 +51,8 @@ extension Engine {
         audit.record(
             "recovered",
             [
-                ("open_orders_checked", String(report.openOrdersChecked)), ("orders_changed", String(report.ordersChanged)),
+                ("open_orders_checked", String(report.openOrdersChecked)),
+                ("orders_changed", String(report.ordersChanged)),
                 ("fills_applied", String(report.fillsApplied)), ("not_sent", String(report.notSent)),
             ])
         isReady = true

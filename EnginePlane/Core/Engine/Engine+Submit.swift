@@ -38,13 +38,15 @@ extension Engine {
             }
         }
         var order = OrderRecord(
-            clientOrderID: command.clientOrderID, instrument: command.instrument, side: command.side, type: command.type,
+            clientOrderID: command.clientOrderID, instrument: command.instrument, side: command.side,
+            type: command.type,
             timeInForce: command.effectiveTimeInForce, limitPrice: command.limitPrice,
             quoteQuantity: command.quoteQuantity, progress: OrderProgress(quantity: quantity), model: command.model,
             strategy: command.strategy, createdUnixNanos: now, updatedUnixNanos: now)
         if verdict == .accept {
             let openSameSide = open.values.reduce(Fixed.zero) { sum, other in
-                other.instrument == command.instrument && other.side == command.side ? sum + other.progress.remainingQuantity : sum
+                other.instrument == command.instrument && other.side == command.side
+                    ? sum + other.progress.remainingQuantity : sum
             }
             verdict = rails.check(
                 instrument: command.instrument, side: command.side, quantity: quantity,
@@ -98,7 +100,8 @@ extension Engine {
         guard var order = open[clientOrderID] else { return }
         switch error.kind {
         case .rejected:
-            order.reject(reason: RejectReason.venueRejected.rawValue, message: error.message, at: WallClock.nowUnixNanos())
+            order.reject(
+                reason: RejectReason.venueRejected.rawValue, message: error.message, at: WallClock.nowUnixNanos())
             try record(order)
             audit.order("venue_rejected", order)
             observer.orderRejected(model: order.model, reason: RejectReason.venueRejected.rawValue)
@@ -162,13 +165,17 @@ extension Engine {
     func validate(_ command: SubmitCommand) throws(EngineError) {
         let id = command.clientOrderID
         guard (1...64).contains(id.utf8.count),
-            id.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 45 || $0 == 95 || $0 == 46 || $0 == 58 })
+            id.utf8.allSatisfy({
+                ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 45 || $0 == 95
+                    || $0 == 46 || $0 == 58
+            })
         else {
             throw EngineError(.invalidArgument, "client_order_id must be 1-64 characters of A-Z a-z 0-9 - _ . :")
         }
         guard command.instrument.venue == venueName else {
             throw EngineError(
-                .invalidArgument, "\(command.instrument) is not on \(venueName.rawValue): this engine trades \(venueName.rawValue) only")
+                .invalidArgument,
+                "\(command.instrument) is not on \(venueName.rawValue): this engine trades \(venueName.rawValue) only")
         }
         guard command.quantity.isPositive != command.quoteQuantity.isPositive,
             !command.quantity.isNegative, !command.quoteQuantity.isNegative
@@ -177,9 +184,13 @@ extension Engine {
         }
         switch command.type {
         case .market:
-            guard command.limitPrice.isZero else { throw EngineError(.invalidArgument, "a market order takes no limit price") }
+            guard command.limitPrice.isZero else {
+                throw EngineError(.invalidArgument, "a market order takes no limit price")
+            }
         case .limit:
-            guard command.limitPrice.isPositive else { throw EngineError(.invalidArgument, "a limit order needs a positive limit price") }
+            guard command.limitPrice.isPositive else {
+                throw EngineError(.invalidArgument, "a limit order needs a positive limit price")
+            }
         }
         guard !command.model.isEmpty, command.model.utf8.count <= 64 else {
             throw EngineError(.invalidArgument, "model must be 1-64 characters")
@@ -201,7 +212,11 @@ extension Engine {
     /// Stores `order`, keeps the open-order cache in step and queues its event.
     func record(_ order: OrderRecord) throws(EngineError) {
         try write { () throws(StorageError) in try ledger.upsert(order) }
-        if order.status.isOpen { open[order.clientOrderID] = order } else { open.removeValue(forKey: order.clientOrderID) }
+        if order.status.isOpen {
+            open[order.clientOrderID] = order
+        } else {
+            open.removeValue(forKey: order.clientOrderID)
+        }
         pendingEvents.append(.order(order))
     }
 }

@@ -11,7 +11,9 @@ extension Engine {
                 try apply(report)
                 try commitAndPublish()
             } catch {
-                logger.error("could not apply a venue report", metadata: ["client_order_id": "\(report.clientOrderID)", "error": "\(error)"])
+                logger.error(
+                    "could not apply a venue report",
+                    metadata: ["client_order_id": "\(report.clientOrderID)", "error": "\(error)"])
             }
         }
     }
@@ -20,8 +22,11 @@ extension Engine {
     /// once, ever), then a terminal state. Idempotent: applying the same report twice changes nothing.
     func apply(_ report: VenueOrderReport) throws(EngineError) {
         guard var order = open[report.clientOrderID] ?? (try? ledger.order(report.clientOrderID)) else {
-            audit.record("external_order", [("client_order_id", report.clientOrderID), ("venue_order_id", report.venueOrderID)])
-            logger.warning("venue reported an order this engine did not make", metadata: ["client_order_id": "\(report.clientOrderID)"])
+            audit.record(
+                "external_order", [("client_order_id", report.clientOrderID), ("venue_order_id", report.venueOrderID)])
+            logger.warning(
+                "venue reported an order this engine did not make",
+                metadata: ["client_order_id": "\(report.clientOrderID)"])
             return
         }
         let now = WallClock.nowUnixNanos()
@@ -37,13 +42,16 @@ extension Engine {
         }
         for fill in report.fills {
             let known: Bool
-            do { known = try ledger.hasFill(tradeID: fill.tradeID) } catch { throw EngineError(.internalError, "\(error)") }
+            do { known = try ledger.hasFill(tradeID: fill.tradeID) } catch {
+                throw EngineError(.internalError, "\(error)")
+            }
             if known { continue }
             do {
                 try order.applyFill(quantity: fill.quantity, price: fill.price, at: now)
             } catch {
                 audit.order("fill_refused", order, extra: [("trade_id", fill.tradeID), ("error", "\(error)")])
-                logger.error("venue fill does not fit the order", metadata: ["trade_id": "\(fill.tradeID)", "error": "\(error)"])
+                logger.error(
+                    "venue fill does not fit the order", metadata: ["trade_id": "\(fill.tradeID)", "error": "\(error)"])
                 continue
             }
             let realized = portfolio.apply(
@@ -56,8 +64,11 @@ extension Engine {
             let modelKey = Portfolio.ModelKey(model: order.model, instrument: fill.instrument)
             try write { () throws(StorageError) in
                 try ledger.insert(record)
-                try ledger.save(lot: portfolio.positions[fill.instrument] ?? PositionLot(), model: "", instrument: fill.instrument)
-                try ledger.save(lot: portfolio.modelLots[modelKey] ?? PositionLot(), model: order.model, instrument: fill.instrument)
+                try ledger.save(
+                    lot: portfolio.positions[fill.instrument] ?? PositionLot(), model: "", instrument: fill.instrument)
+                try ledger.save(
+                    lot: portfolio.modelLots[modelKey] ?? PositionLot(), model: order.model, instrument: fill.instrument
+                )
                 try ledger.save(stats: portfolio.modelStats[order.model] ?? Portfolio.ModelStats(), model: order.model)
                 try ledger.saveAccount(cash: portfolio.cash, fees: portfolio.fees)
             }

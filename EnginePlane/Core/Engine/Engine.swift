@@ -122,7 +122,9 @@ public actor Engine {
     }
 
     public func counts() throws(EngineError) -> (orders: Int64, fills: Int64) {
-        do { return (try ledger.orderCount(), try ledger.fillCount()) } catch { throw EngineError(.internalError, "\(error)") }
+        do { return (try ledger.orderCount(), try ledger.fillCount()) } catch {
+            throw EngineError(.internalError, "\(error)")
+        }
     }
 
     var marks: [InstrumentID: Fixed] { venue.quotes().mapValues(\.mid) }
@@ -147,7 +149,9 @@ public actor Engine {
                 EngineSnapshot.ModelView(
                     model: model, stats: stats, unrealizedPnL: portfolio.unrealizedPnL(model: model, marks: marks),
                     lots: Dictionary(
-                        uniqueKeysWithValues: portfolio.modelLots.filter { $0.key.model == model }.map { ($0.key.instrument, $0.value) }))
+                        uniqueKeysWithValues: portfolio.modelLots.filter { $0.key.model == model }.map {
+                            ($0.key.instrument, $0.value)
+                        }))
             },
             marks: quotes, lastEventSeq: seq)
     }
@@ -184,7 +188,9 @@ public actor Engine {
                     kind: "MODE_CHANGED", reason: newMode.rawValue, message: reason, instrument: nil, clientOrderID: "",
                     model: "")))
         try commitAndPublish()
-        logger.notice("trading mode changed", metadata: ["from": "\(previous.rawValue)", "to": "\(newMode.rawValue)", "reason": "\(reason)"])
+        logger.notice(
+            "trading mode changed",
+            metadata: ["from": "\(previous.rawValue)", "to": "\(newMode.rawValue)", "reason": "\(reason)"])
         return newMode
     }
 

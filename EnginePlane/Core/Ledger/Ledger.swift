@@ -205,7 +205,8 @@ public final class Ledger {
     func loadPortfolio(startingCash: Fixed) throws(StorageError) -> Portfolio {
         var portfolio = Portfolio(cash: setting("cash").flatMap(Int64.init).map(Fixed.init(units:)) ?? startingCash)
         portfolio.fees = setting("fees").flatMap(Int64.init).map(Fixed.init(units:)) ?? .zero
-        let positions = try database.statement("SELECT model, symbol, quantity, average_price, realized_pnl FROM positions")
+        let positions = try database.statement(
+            "SELECT model, symbol, quantity, average_price, realized_pnl FROM positions")
         while try positions.step() {
             guard let instrument = try? InstrumentID(parsing: positions.string(1)) else { continue }
             let lot = PositionLot(
@@ -218,7 +219,8 @@ public final class Ledger {
                 portfolio.modelLots[Portfolio.ModelKey(model: model, instrument: instrument)] = lot
             }
         }
-        let stats = try database.statement("SELECT model, realized_pnl, fills, winning_closes, losing_closes FROM model_stats")
+        let stats = try database.statement(
+            "SELECT model, realized_pnl, fills, winning_closes, losing_closes FROM model_stats")
         while try stats.step() {
             portfolio.modelStats[stats.string(0)] = Portfolio.ModelStats(
                 realizedPnL: Fixed(units: stats.int64(1)), fills: stats.int64(2), winningCloses: stats.int64(3),

@@ -38,7 +38,8 @@ public struct SubmitCommand: Sendable, Hashable {
     func matches(_ order: OrderRecord) -> Bool {
         order.instrument == instrument && order.side == side && order.type == type
             && order.limitPrice == limitPrice && order.model == model
-            && (quoteQuantity.isZero ? order.quantity == quantity && order.quoteQuantity.isZero : order.quoteQuantity == quoteQuantity)
+            && (quoteQuantity.isZero
+                ? order.quantity == quantity && order.quoteQuantity.isZero : order.quoteQuantity == quoteQuantity)
     }
 }
 

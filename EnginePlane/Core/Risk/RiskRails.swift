@@ -34,14 +34,16 @@ public struct RiskRails: Sendable {
         let signed = side == .buy ? quantity : -quantity
         let after = context.position + signed
         // Reducing: the order goes against the position and does not carry it through zero.
-        let reducesOnly = !context.position.isZero && context.position.signum != signed.signum
+        let reducesOnly =
+            !context.position.isZero && context.position.signum != signed.signum
             && (after.isZero || after.signum == context.position.signum)
 
         switch context.mode {
         case .halted:
             return .reject(.tradingHalted, "trading is halted: no order leaves")
         case .closeOnly where !reducesOnly:
-            return .reject(.closeOnly, "close-only mode: only orders that reduce the \(instrument) position are allowed")
+            return .reject(
+                .closeOnly, "close-only mode: only orders that reduce the \(instrument) position are allowed")
         case .active, .closeOnly:
             break
         }

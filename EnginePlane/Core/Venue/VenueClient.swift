@@ -77,7 +77,9 @@ public struct VenueOrderReport: Sendable, Hashable {
     public var fills: [VenueFill]
     public var rejectReason: String
 
-    public init(clientOrderID: String, venueOrderID: String, state: State, fills: [VenueFill], rejectReason: String = "") {
+    public init(
+        clientOrderID: String, venueOrderID: String, state: State, fills: [VenueFill], rejectReason: String = ""
+    ) {
         self.clientOrderID = clientOrderID
         self.venueOrderID = venueOrderID
         self.state = state

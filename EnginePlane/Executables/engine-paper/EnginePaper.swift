@@ -35,7 +35,8 @@ struct EnginePaper: AsyncParsableCommand {
                 try PaperVenue(
                     configuration: .init(
                         databasePath: "\(context.dataDirectory)/\(context.options.id).paper-venue.sqlite", seed: seed,
-                        initialPrices: Dictionary(uniqueKeysWithValues: context.config.symbols.map { ($0.instrument, $0.initialPrice) }),
+                        initialPrices: Dictionary(
+                            uniqueKeysWithValues: context.config.symbols.map { ($0.instrument, $0.initialPrice) }),
                         feeBps: feeBps, tickInterval: tick, durability: context.durability))
             }
         } catch let error as ConfigError {

@@ -58,7 +58,8 @@ struct PaperBook {
             "SELECT client_order_id, venue_order_id, symbol, side, type, time_in_force, quantity, limit_price, filled FROM venue_orders WHERE state IN ('accepted','partiallyFilled')"
         )
         while try live.step() {
-            guard let instrument = try? InstrumentID(parsing: live.string(2)), let side = Side(rawValue: live.string(3)),
+            guard let instrument = try? InstrumentID(parsing: live.string(2)),
+                let side = Side(rawValue: live.string(3)),
                 let type = OrderType(rawValue: live.string(4)), let tif = TimeInForce(rawValue: live.string(5))
             else { continue }
             let request = VenueOrderRequest(
@@ -72,7 +73,9 @@ struct PaperBook {
 
     private mutating func advancePrices() {
         tickCount += 1
-        for (instrument, mid) in mids { mids[instrument] = path.next(mid: mid, instrument: instrument, tick: tickCount) }
+        for (instrument, mid) in mids {
+            mids[instrument] = path.next(mid: mid, instrument: instrument, tick: tickCount)
+        }
     }
 
     private mutating func refreshQuotes() {
@@ -96,8 +99,11 @@ struct PaperBook {
         do {
             for order in crossed.sorted(by: { $0.venueOrderID < $1.venueOrderID }) {
                 // A resting limit order fills at its own price, in full (the paper venue has depth).
-                try recordFill(order: order.request, venueOrderID: order.venueOrderID, quantity: order.request.quantity, price: order.request.limitPrice)
-                try setState(clientOrderID: order.request.clientOrderID, state: .filled, filledDelta: order.request.quantity)
+                try recordFill(
+                    order: order.request, venueOrderID: order.venueOrderID, quantity: order.request.quantity,
+                    price: order.request.limitPrice)
+                try setState(
+                    clientOrderID: order.request.clientOrderID, state: .filled, filledDelta: order.request.quantity)
                 resting.removeValue(forKey: order.request.clientOrderID)
             }
             try saveCounters()
@@ -134,7 +140,8 @@ struct PaperBook {
         nextOrderNumber += 1
         let touch = quote.touch(for: request.side)
         let marketable =
-            request.type == .market || (request.side == .buy ? touch <= request.limitPrice : touch >= request.limitPrice)
+            request.type == .market
+            || (request.side == .buy ? touch <= request.limitPrice : touch >= request.limitPrice)
         let state: VenueOrderReport.State =
             marketable ? .filled : (request.timeInForce == .gtc ? .accepted : .expired)
         do {
@@ -155,7 +162,9 @@ struct PaperBook {
             nextOrderNumber -= 1
             throw VenueError(.unavailable, "paper venue storage: \(error)")
         }
-        if state == .accepted { resting[request.clientOrderID] = RestingOrder(request: request, venueOrderID: venueOrderID) }
+        if state == .accepted {
+            resting[request.clientOrderID] = RestingOrder(request: request, venueOrderID: venueOrderID)
+        }
         guard let report = try report(clientOrderID: request.clientOrderID) else {
             throw VenueError(.unavailable, "paper venue lost order \(request.clientOrderID)")
         }
@@ -194,16 +203,19 @@ struct PaperBook {
             fills.bind(1, clientOrderID)
             var out: [VenueFill] = []
             while try fills.step() {
-                guard let instrument = try? InstrumentID(parsing: fills.string(1)), let side = Side(rawValue: fills.string(2))
+                guard let instrument = try? InstrumentID(parsing: fills.string(1)),
+                    let side = Side(rawValue: fills.string(2))
                 else { continue }
                 out.append(
                     VenueFill(
                         tradeID: fills.string(0), clientOrderID: clientOrderID, venueOrderID: venueOrderID,
                         instrument: instrument, side: side, quantity: Fixed(units: fills.int64(3)),
-                        price: Fixed(units: fills.int64(4)), fee: Fixed(units: fills.int64(5)), unixNanos: fills.int64(6)))
+                        price: Fixed(units: fills.int64(4)), fee: Fixed(units: fills.int64(5)),
+                        unixNanos: fills.int64(6)))
             }
             return VenueOrderReport(
-                clientOrderID: clientOrderID, venueOrderID: venueOrderID, state: state, fills: out, rejectReason: rejectReason)
+                clientOrderID: clientOrderID, venueOrderID: venueOrderID, state: state, fills: out,
+                rejectReason: rejectReason)
         } catch {
             throw VenueError(.unavailable, "paper venue storage: \(error)")
         }
@@ -211,7 +223,8 @@ struct PaperBook {
 
     func positions() throws(VenueError) -> [InstrumentID: Fixed] {
         do {
-            let rows = try database.statement("SELECT symbol, side, sum(quantity) FROM venue_fills GROUP BY symbol, side")
+            let rows = try database.statement(
+                "SELECT symbol, side, sum(quantity) FROM venue_fills GROUP BY symbol, side")
             var out: [InstrumentID: Fixed] = [:]
             while try rows.step() {
                 guard let instrument = try? InstrumentID(parsing: rows.string(0)) else { continue }
@@ -226,7 +239,9 @@ struct PaperBook {
 
     // MARK: storage
 
-    private mutating func recordFill(order: VenueOrderRequest, venueOrderID: String, quantity: Fixed, price: Fixed) throws(StorageError) {
+    private mutating func recordFill(
+        order: VenueOrderRequest, venueOrderID: String, quantity: Fixed, price: Fixed
+    ) throws(StorageError) {
         let tradeID = "PT\(nextTradeNumber)"
         nextTradeNumber += 1
         let notional = quantity.multiplied(by: price) ?? .zero
@@ -238,7 +253,8 @@ struct PaperBook {
             .run()
     }
 
-    private func setState(clientOrderID: String, state: VenueOrderReport.State, filledDelta: Fixed) throws(StorageError) {
+    private func setState(clientOrderID: String, state: VenueOrderReport.State, filledDelta: Fixed) throws(StorageError)
+    {
         try database.statement("UPDATE venue_orders SET state = ?, filled = filled + ? WHERE client_order_id = ?")
             .bind(1, state.rawValue).bind(2, filledDelta.units).bind(3, clientOrderID)
             .run()

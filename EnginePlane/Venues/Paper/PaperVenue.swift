@@ -47,7 +47,8 @@ public final class PaperVenue: VenueClient {
 
     public init(configuration: Configuration) throws(StorageError) {
         self.configuration = configuration
-        let path = PricePath(seed: configuration.seed, volatilityBps: configuration.volatilityBps, tickSize: configuration.tickSize)
+        let path = PricePath(
+            seed: configuration.seed, volatilityBps: configuration.volatilityBps, tickSize: configuration.tickSize)
         let book = try PaperBook(configuration: configuration, path: path)
         self.book = Mutex(book)
         (events, continuation) = AsyncStream.makeStream(of: VenueEvent.self, bufferingPolicy: .unbounded)

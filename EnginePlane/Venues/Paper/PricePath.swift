@@ -15,7 +15,8 @@ struct PricePath: Sendable {
         let random = Self.splitMix64(&state)
         let span = UInt64(volatilityBps * 2 + 1)
         let bps = Int64(random % span) - volatilityBps
-        let moved = (mid + mid.multiplied(byRatio: bps, over: 10_000)).rounded(toMultipleOf: tickSize, rule: .toNearestOrEven)
+        let moved = (mid + mid.multiplied(byRatio: bps, over: 10_000)).rounded(
+            toMultipleOf: tickSize, rule: .toNearestOrEven)
         return Swift.max(moved, tickSize)
     }
 

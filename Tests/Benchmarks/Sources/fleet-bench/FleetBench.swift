@@ -46,7 +46,9 @@ func drive(
     let warmEnd = MonotonicClock.nanos() + Int64(load.warmup * 1e9)
     await withTaskGroup(of: Void.self) { group in
         for worker in 0..<min(load.concurrency, 8) {
-            group.addTask { var i = worker; while MonotonicClock.nanos() < warmEnd { _ = await call(-1 - i); i += 8 } }
+            group.addTask {
+                var i = worker; while MonotonicClock.nanos() < warmEnd { _ = await call(-1 - i); i += 8 }
+            }
         }
     }
     let recorder = LatencyRecorder()
@@ -77,7 +79,11 @@ func drive(
                     while MonotonicClock.nanos() < end {
                         let sequence = next.take()
                         let sent = MonotonicClock.nanos()
-                        if await call(sequence) { recorder.record(nanos: MonotonicClock.nanos() - sent) } else { recorder.error() }
+                        if await call(sequence) {
+                            recorder.record(nanos: MonotonicClock.nanos() - sent)
+                        } else {
+                            recorder.error()
+                        }
                     }
                 }
             }
@@ -132,7 +138,9 @@ struct Submit: AsyncParsableCommand {
             request.type = .market
             request.quantityE8 = 100_000  // 0.001
             request.model = "bench"
-            guard let reply: Fleet_V1_SubmitOrderResponse = try? await client.call(.submitOrder, request) else { return false }
+            guard let reply: Fleet_V1_SubmitOrderResponse = try? await client.call(.submitOrder, request) else {
+                return false
+            }
             return reply.order.status == .filled
         }
         await client.close()
@@ -147,7 +155,9 @@ struct SignalPath: AsyncParsableCommand {
     @Option(help: "Symbol to trade.") var symbol: String = "BTCUSDT.PAPER"
 
     func run() async throws {
-        guard let token = ProcessInfo.processInfo.environment["OPS_API_TOKEN"] else { throw ValidationError("set OPS_API_TOKEN") }
+        guard let token = ProcessInfo.processInfo.environment["OPS_API_TOKEN"] else {
+            throw ValidationError("set OPS_API_TOKEN")
+        }
         // libcurl is blocking: one client per worker thread, kept alive.
         let pool = ClientPool(size: load.concurrency)
         let url = self.url + "/strategy/signal"
@@ -156,8 +166,10 @@ struct SignalPath: AsyncParsableCommand {
             let side = index % 2 == 0 ? "BUY" : "SELL"
             let body = Array(#"{"symbol":"\#(symbol)","side":"\#(side)","quantity":"0.001","model":"bench"}"#.utf8)
             return await pool.run { client in
-                guard let response = try? client.request(
-                    "POST", url, headers: [("X-OPS-TOKEN", token), ("Content-Type", "application/json")], body: body)
+                guard
+                    let response = try? client.request(
+                        "POST", url, headers: [("X-OPS-TOKEN", token), ("Content-Type", "application/json")], body: body
+                    )
                 else { return false }
                 return response.status == 200
             }

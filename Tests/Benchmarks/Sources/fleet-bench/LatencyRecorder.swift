@@ -3,7 +3,11 @@ import Synchronization
 
 /// Latencies in nanoseconds in an HDR histogram (3 significant digits), safe from many threads.
 final class LatencyRecorder: Sendable {
-    private let state = Mutex((histogram: Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three), errors: 0))
+    private let state = Mutex(
+        (
+            histogram: Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three),
+            errors: 0
+        ))
 
     func record(nanos: Int64) {
         state.withLock { _ = $0.histogram.record(UInt64(max(1, nanos))) }
@@ -65,6 +69,7 @@ struct RunReport {
     func row() -> String {
         func us(_ nanos: UInt64) -> String { String(format: "%.0f", Double(nanos) / 1000) }
         let offered = offeredRate.map { "\(Int($0))/s open-loop" } ?? "closed-loop ×\(concurrency)"
-        return "| \(bench) | \(offered) | \(Int(achievedRate))/s | \(us(summary.p50)) | \(us(summary.p99)) | \(us(summary.p999)) | \(summary.errors) |"
+        return
+            "| \(bench) | \(offered) | \(Int(achievedRate))/s | \(us(summary.p50)) | \(us(summary.p99)) | \(us(summary.p999)) | \(summary.errors) |"
     }
 }
