@@ -77,6 +77,8 @@ let package = Package(
             path: "Shared/Telemetry", swiftSettings: strict),
         .target(name: "SystemdNotify", dependencies: ["CSystemd"], path: "Shared/Systemd", swiftSettings: strict),
         .target(name: "CurlHTTP", dependencies: ["CCurl"], path: "Shared/CurlHTTP", swiftSettings: strict),
+        .target(
+            name: "CommandLineSupport", dependencies: [argumentParser], path: "Shared/CommandLine", swiftSettings: strict),
 
         // MARK: EnginePlane
         .target(
@@ -94,7 +96,7 @@ let package = Package(
             ] + nio,
             path: "EnginePlane/Runtime", swiftSettings: strict),
         .executableTarget(
-            name: "engine-paper", dependencies: ["EngineRuntime", "PaperVenue"],
+            name: "engine-paper", dependencies: ["EngineRuntime", "PaperVenue", "CommandLineSupport"],
             path: "EnginePlane/Executables/engine-paper", swiftSettings: strict),
 
         // MARK: ControlPlane
@@ -118,10 +120,10 @@ let package = Package(
             ],
             path: "ControlPlane/Server", swiftSettings: strict),
         .executableTarget(
-            name: "ops", dependencies: ["OPSServer", "CurlHTTP", argumentParser],
+            name: "ops", dependencies: ["OPSServer", "CurlHTTP", "CommandLineSupport", argumentParser],
             path: "ControlPlane/Executables/ops", swiftSettings: strict),
         .executableTarget(
-            name: "demo-strategy", dependencies: ["CurlHTTP", argumentParser],
+            name: "demo-strategy", dependencies: ["CurlHTTP", "TradingDomain", argumentParser],
             path: "ControlPlane/Executables/demo-strategy", swiftSettings: strict),
 
         // MARK: Tests

@@ -127,7 +127,7 @@ public final class FleetClient: Sendable {
         return try Fleet_V1_SubscribeResponse(serializedBytes: response.payload)
     }
 
-    /// Sends GOAWAY and closes the link.
+    /// Closes the link; calls still waiting fail with UNAVAILABLE.
     public func close() async {
         try? await channel.close()
     }

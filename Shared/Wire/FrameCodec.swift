@@ -37,10 +37,10 @@ public struct FrameDecoder: ByteToMessageDecoder {
         guard case .waitingForFrame(let length) = state else { return .needMoreData }
         guard buffer.readableBytes >= length else { return .needMoreData }
         let frame: Fleet_V1_Frame
+        // readBytes cannot fail here: the length was checked against readableBytes above.
+        let body = buffer.readBytes(length: length) ?? []
         do {
-            frame = try buffer.readWithUnsafeReadableBytes { raw in
-                (length, try Fleet_V1_Frame(serializedBytes: UnsafeRawBufferPointer(rebasing: raw.prefix(length))))
-            }
+            frame = try Fleet_V1_Frame(serializedBytes: body)
         } catch {
             throw FrameCodecError.malformedFrame(length: length, detail: "\(error)")
         }

@@ -8,8 +8,9 @@ import TradingDomain
 /// One engine-side link: hello → auth → requests, with keepalive and goaway.
 ///
 /// Runs on the channel's event loop. Until the client proves the fleet secret, every request is
-/// answered UNAUTHENTICATED and the link is closed: nothing reaches the service. Codec errors and
-/// unknown methods get an error frame and a closed link, after in-flight replies are written.
+/// answered UNAUTHENTICATED and the link is closed: nothing reaches the service. A codec error or an
+/// unknown method gets an error frame and the link is closed at once; replies still in flight on it
+/// are dropped (their operations complete, and a retry with the same client order id returns them).
 final class ServerConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = Fleet_V1_Frame
     typealias OutboundOut = Fleet_V1_Frame

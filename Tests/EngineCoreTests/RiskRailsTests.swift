@@ -36,9 +36,14 @@ struct RiskRailsTests {
 
     @Test func notionalBounds() {
         #expect(verdict(Fixed(units: 10_000_000)) == .accept, "10 × 0.1 = 10: the minimum itself passes")
-        #expect(reason(verdict(Fixed(units: 9_999_999))) == .notionalBelowMin)
+        #expect(reason(verdict(Fixed(units: 9_999_000))) == .notionalBelowMin)
         #expect(verdict(Fixed(1), price: Fixed(1000)) == .accept, "1 × 1000 = the maximum itself passes")
-        #expect(reason(verdict(Fixed(units: 100_000_001), price: Fixed(1000))) == .notionalAboveMax)
+        #expect(reason(verdict(Fixed(units: 100_001_000), price: Fixed(1000))) == .notionalAboveMax)
+    }
+
+    @Test func quantityMustBeAWholeNumberOfLots() {
+        #expect(verdict(Fixed(units: 10_001_000)) == .accept, "0.10001 is 10001 lots of 0.00001")
+        #expect(reason(verdict(Fixed(units: 10_000_001))) == .quantityNotLotMultiple)
     }
 
     @Test func symbolAllowlistAndPrice() {

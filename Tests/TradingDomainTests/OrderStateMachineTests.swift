@@ -53,7 +53,7 @@ struct OrderStateMachineTests {
     /// machine never overfills, never leaves a closed state except by a completing late fill, and a
     /// refused event leaves the state exactly as it was.
     @Test func randomEventSequencesKeepInvariants() {
-        var generator = SplitMix(seed: 2024)
+        var generator = SplitMix64(seed: 2024)
         for _ in 0..<2_000 {
             let quantity = Fixed(Int(generator.next() % 5) + 1)
             var order = OrderProgress(quantity: quantity)
@@ -89,17 +89,5 @@ struct OrderStateMachineTests {
                 }
             }
         }
-    }
-}
-
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

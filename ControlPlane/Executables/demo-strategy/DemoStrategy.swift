@@ -1,5 +1,6 @@
 import ArgumentParser
 import CurlHTTP
+import TradingDomain
 
 #if canImport(Glibc)
     import Glibc
@@ -33,7 +34,7 @@ struct DemoStrategy: ParsableCommand {
         let list = symbols.split(separator: ",").map(String.init)
         guard !list.isEmpty, rate > 0 else { throw ValidationError("give at least one symbol and a positive rate") }
         let client = try CurlHTTPClient(timeout: .seconds(10))
-        var state = seed
+        var random = SplitMix64(seed: seed)
         let interval = 1.0 / rate
         let started = now()
         var sent = 0
@@ -41,9 +42,9 @@ struct DemoStrategy: ParsableCommand {
         var rejected = 0
         var failed = 0
         while (count == 0 || sent < count) && (duration == 0 || now() - started < duration) {
-            let symbol = list[Int(next(&state) % UInt64(list.count))]
-            let side = next(&state) % 2 == 0 ? "BUY" : "SELL"
-            let quote = 500 + Int(next(&state) % 4_500)
+            let symbol = list[Int(random.next() % UInt64(list.count))]
+            let side = random.next() % 2 == 0 ? "BUY" : "SELL"
+            let quote = 500 + Int(random.next() % 4_500)
             let key = "\(keyPrefix)-\(sent)"
             let body = #"{"symbol":"\#(symbol)","side":"\#(side)","quote":"\#(quote)","strategy":"\#(strategy)"}"#
             var attempt = 0
@@ -97,13 +98,5 @@ struct DemoStrategy: ParsableCommand {
         var spec = timespec()
         clock_gettime(CLOCK_MONOTONIC, &spec)
         return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
-    }
-
-    private func next(_ state: inout UInt64) -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineSupport
 import CurlHTTP
 import Foundation
 import OPSConfig
@@ -20,22 +21,7 @@ struct OPSCommand: AsyncParsableCommand {
             """,
         subcommands: [Serve.self, Status.self, Engines.self, PnL.self, Kill.self, Resume.self, SendSignal.self])
 
-    static func main() async {
-        do {
-            var command = try parseAsRoot()
-            if var asyncCommand = command as? any AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
-            }
-        } catch {
-            if exitCode(for: error) == .validationFailure {
-                print(fullMessage(for: error))
-                Self.exit(withError: ExitCode(2))
-            }
-            Self.exit(withError: error)
-        }
-    }
+    static func main() async { await runMappingUsageErrors() }
 }
 
 struct Serve: AsyncParsableCommand {
@@ -49,7 +35,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "HTTP listen address, HOST:PORT.")
     var listen: String = "127.0.0.1:8080"
 
-    @Option(help: "Directory for OPS's durable state (idempotency keys, audit). Created if missing.")
+    @Option(help: "Directory for OPS's durable state (idempotency keys). Created if missing.")
     var stateDir: String = "./ops-state"
 
     @Option(help: "File holding the fleet secret (else FLEET_SECRET).")

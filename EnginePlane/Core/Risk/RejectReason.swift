@@ -6,6 +6,7 @@ public enum RejectReason: String, Sendable, CaseIterable {
     case symbolNotAllowed = "SYMBOL_NOT_ALLOWED"
     case noMarketPrice = "NO_MARKET_PRICE"
     case quantityBelowLot = "QUANTITY_BELOW_LOT"
+    case quantityNotLotMultiple = "QUANTITY_NOT_LOT_MULTIPLE"
     case notionalBelowMin = "NOTIONAL_BELOW_MIN"
     case notionalAboveMax = "NOTIONAL_ABOVE_MAX"
     case positionLimit = "POSITION_LIMIT"

@@ -5,7 +5,7 @@ public struct RiskLimits: Sendable, Hashable {
     public struct SymbolLimits: Sendable, Hashable {
         /// Largest absolute position, in base units, counting open orders on the same side.
         public var maxPosition: Fixed
-        /// Quantities are rounded down to a multiple of this (quote-sized orders) or refused.
+        /// Quote-sized orders are rounded down to a multiple of this; other quantities must be one.
         public var lotSize: Fixed
         public init(maxPosition: Fixed, lotSize: Fixed) {
             self.maxPosition = maxPosition

@@ -50,6 +50,10 @@ public struct RiskRails: Sendable {
         guard let symbol = limits.symbols[instrument] else {
             return .reject(.symbolNotAllowed, "\(instrument) is not in this engine's symbol allowlist")
         }
+        if symbol.lotSize.isPositive, !quantity.units.isMultiple(of: symbol.lotSize.units) {
+            return .reject(
+                .quantityNotLotMultiple, "quantity \(quantity) is not a multiple of the lot size \(symbol.lotSize)")
+        }
         guard let price = context.price, price.isPositive else {
             return .reject(.noMarketPrice, "no market price for \(instrument) yet")
         }

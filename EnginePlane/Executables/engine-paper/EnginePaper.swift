@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineSupport
 import EngineCore
 import EngineRuntime
 import PaperVenue
@@ -45,22 +46,5 @@ struct EnginePaper: AsyncParsableCommand {
         }
     }
 
-    static func main() async {
-        do {
-            var command = try parseAsRoot()
-            if var asyncCommand = command as? any AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
-            }
-        } catch {
-            // Bad flags exit with 2 (the fleet's contract), not ArgumentParser's 64.
-            let code = exitCode(for: error)
-            if code == .validationFailure {
-                print(fullMessage(for: error))
-                Self.exit(withError: ExitCode(2))
-            }
-            Self.exit(withError: error)
-        }
-    }
+    static func main() async { await runMappingUsageErrors() }
 }

@@ -11,8 +11,8 @@ struct PricePath: Sendable {
 
     /// The mid after one more tick.
     func next(mid: Fixed, instrument: InstrumentID, tick: UInt64) -> Fixed {
-        var state = seed ^ Self.fnv1a(instrument.description) ^ (tick &* 0x9E37_79B9_7F4A_7C15)
-        let random = Self.splitMix64(&state)
+        var generator = SplitMix64(seed: seed ^ Self.fnv1a(instrument.description) ^ (tick &* 0x9E37_79B9_7F4A_7C15))
+        let random = generator.next()
         let span = UInt64(volatilityBps * 2 + 1)
         let bps = Int64(random % span) - volatilityBps
         let moved = (mid + mid.multiplied(byRatio: bps, over: 10_000)).rounded(
@@ -27,14 +27,6 @@ struct PricePath: Sendable {
         var ask = (mid + half).rounded(toMultipleOf: tickSize, rule: .up)
         if ask <= bid { ask = bid + tickSize }
         return Quote(bid: Swift.max(bid, tickSize), ask: ask)
-    }
-
-    static func splitMix64(_ state: inout UInt64) -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 
     static func fnv1a(_ text: String) -> UInt64 {
