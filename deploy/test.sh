@@ -3,7 +3,7 @@
 # binaries), the C interop client. .ci/run calls exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash deploy/install-deps.sh
+bash deploy/install-deps.sh --test
 make -s -C Tests/CClient
 swift build --build-tests 2>&1 | grep -vE "^(\[[0-9]+/[0-9]+\]|Building for|Compiling|Write|Fetching|Computing|Computed|Creating|Working copy|Build complete)" || true
 swift build --build-tests >/dev/null  # fail here if the build failed

@@ -68,30 +68,49 @@ public enum EngineApp {
                 file: directory, message: "cannot create the data directory: \(error.localizedDescription)")
         }
 
+        let metrics = EngineMetrics(venue: venue)
+        let runMode = try RunMode.validate(
+            options.mode, venue: venue, environment: ProcessInfo.processInfo.environment, account: config.account)
+        metrics.setRunMode(runMode)
+        let killSwitch = KillSwitch(
+            filePath: options.killSwitchFile ?? "\(directory)/KILL_SWITCH",
+            environmentValue: ProcessInfo.processInfo.environment["ENGINE_KILL_SWITCH"])
         setStatus("opening ledger")
         let context = VenueContext(options: options, config: config, dataDirectory: directory, durability: durability)
         let venueClient = try makeVenue(context)
-        let metrics = EngineMetrics(venue: venue)
         let engine = try Engine(
             configuration: .init(
                 engineID: options.id, limits: config.limits, startingCash: config.startingCash,
                 ledgerPath: "\(directory)/\(options.id).ledger.sqlite",
                 auditPath: "\(directory)/\(options.id).audit.jsonl",
-                durability: durability),
+                durability: durability, killSwitch: killSwitch),
             venue: venueClient, observer: metrics, logger: logger)
 
         // The metrics port answers from the start (/readyz says 503 while recovering); the link
         // opens only once recovery is done, and closes first on SIGTERM (services stop in reverse order).
         let http = makeMetricsServer(
-            engine: engine, metrics: metrics, venue: venue, address: metricsAddress, status: { status.withLock { $0 } },
+            engine: engine, metrics: metrics, venue: venue, runMode: runMode, address: metricsAddress,
+            status: { status.withLock { $0 } },
             logger: logger)
+        let venueName = venue
+        let configPath = options.config
         let lifecycle = EngineService(
             engine: engine, venueClient: venueClient, metrics: metrics, secret: secret, rpcAddress: rpcAddress,
             notifier: notifier, logger: logger, version: version, status: { status.withLock { $0 } },
             setStatus: setStatus,
             readyText:
-                "ready: \(venue.rawValue) engine \(options.id) on \(options.listen), metrics on \(options.metricsListen)"
-        )
+                "ready: \(venue.rawValue) engine \(options.id) (\(runMode.rawValue)) on \(options.listen), metrics on \(options.metricsListen)",
+            policy: Engine.MismatchPolicy(rawValue: config.mismatchPolicy) ?? .closeOnly,
+            reconcileInterval: .seconds(config.reconcileIntervalSeconds),
+            reload: configPath.map { path in
+                { @Sendable in
+                    do { return try EngineConfigFile.load(path: path, venue: venueName) } catch {
+                        Logger(label: "engine").error("config reload: \(error)")
+                        return nil
+                    }
+                }
+            },
+            configPath: configPath)
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: http), .init(service: lifecycle)],
@@ -102,7 +121,7 @@ public enum EngineApp {
     }
 
     static func makeMetricsServer(
-        engine: Engine, metrics: EngineMetrics, venue: Venue, address: (host: String, port: Int),
+        engine: Engine, metrics: EngineMetrics, venue: Venue, runMode: RunMode, address: (host: String, port: Int),
         status: @escaping @Sendable () -> String, logger: Logger
     ) -> some Service {
         let router = Router()
@@ -119,9 +138,10 @@ public enum EngineApp {
                 body: .init(byteBuffer: ByteBuffer(string: ready ? "ready\n" : "recovering\n")))
         }
         router.get("/version") { _, _ -> Response in
-            let mode = await engine.tradingMode
+            let trading = await engine.tradingMode
+            let kill = await engine.killSwitchLevel
             let body = """
-                {"engine":"\(engine.engineID)","venue":"\(venue.rawValue)","version":"\(version)","mode":"paper","trading_mode":"\(mode.rawValue)","status":"\(status())"}
+                {"engine":"\(engine.engineID)","venue":"\(venue.rawValue)","version":"\(version)","mode":"\(runMode.rawValue)","trading_mode":"\(trading.rawValue)","kill_switch":"\(kill.name)","status":"\(status())"}
 
                 """
             return Response(
@@ -153,6 +173,11 @@ struct EngineService: Service {
     let status: @Sendable () -> String
     let setStatus: @Sendable (String) -> Void
     let readyText: String
+    let policy: Engine.MismatchPolicy
+    let reconcileInterval: Duration
+    /// Re-reads the config file; nil when there is none to reload.
+    let reload: (@Sendable () -> EngineConfigFile?)?
+    let configPath: String?
 
     func run() async throws {
         setStatus("recovering from ledger")
@@ -164,6 +189,16 @@ struct EngineService: Service {
                 "open_orders_checked": "\(report.openOrdersChecked)", "orders_changed": "\(report.ordersChanged)",
                 "fills_applied": "\(report.fillsApplied)", "not_sent": "\(report.notSent)",
             ])
+        setStatus("reconciling with \(venueClient.venue.rawValue)")
+        let reconciliation = try await engine.reconcile(policy: policy)
+        if !reconciliation.isClean {
+            logger.error(
+                "start-up reconciliation found mismatches",
+                metadata: [
+                    "external_orders": "\(reconciliation.externalOrders)",
+                    "positions": "\(reconciliation.positionMismatches.count)",
+                ])
+        }
         let venueEvents = Task {
             for await event in venueClient.events { await engine.handle(event) }
         }
@@ -171,20 +206,57 @@ struct EngineService: Service {
         let link = try await FleetServer.start(
             configuration: .init(host: rpcAddress.host, port: rpcAddress.port), service: service, secret: secret,
             group: MultiThreadedEventLoopGroup.singleton, logger: logger)
+        await engine.markReady()
         metrics.setReady(true)
         setStatus(readyText)
         notifier.ready(status: readyText)
 
+        // SIGHUP reloads the config; so does a change of the file's modification time.
+        let hangups = Task {
+            for await _ in await UnixSignalsSequence(trapping: .sighup) { await reloadConfig(trigger: "SIGHUP") }
+        }
+        var configStamp = configPath.flatMap(modificationStamp)
         let interval = min(notifier.watchdogInterval ?? .seconds(1), .seconds(1))
+        var nextReconcile = ContinuousClock.now + reconcileInterval
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             await engine.heartbeat()
             notifier.watchdog()
+            if let path = configPath, let stamp = modificationStamp(path), stamp != configStamp {
+                configStamp = stamp
+                await reloadConfig(trigger: "file change")
+            }
+            if ContinuousClock.now >= nextReconcile {
+                nextReconcile = ContinuousClock.now + reconcileInterval
+                do { _ = try await engine.reconcile(policy: policy) } catch {
+                    logger.warning("periodic reconciliation failed", metadata: ["error": "\(error)"])
+                }
+            }
             try? await Task.sleep(for: interval)
         }
+        hangups.cancel()
         notifier.stopping(status: "draining OPS links")
         logger.notice("shutting down: draining links")
         await link.shutdown()
         await venueClient.stop()
         venueEvents.cancel()
+    }
+
+    /// A bad file is refused with a message and the limits in force stay.
+    private func reloadConfig(trigger: String) async {
+        guard let reload else { return }
+        guard let config = reload() else {
+            logger.error(
+                "config reload refused: the file is invalid; the previous limits stay in force",
+                metadata: ["trigger": "\(trigger)"])
+            return
+        }
+        await engine.updateLimits(config.limits)
+        logger.notice("config reloaded", metadata: ["trigger": "\(trigger)"])
+    }
+
+    private func modificationStamp(_ path: String) -> Int64? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
     }
 }

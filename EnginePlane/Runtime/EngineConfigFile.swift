@@ -17,12 +17,22 @@ public struct EngineConfigFile: Sendable {
     public var minNotional: Fixed
     public var maxNotional: Fixed
     public var startingCash: Fixed
+    /// The other rails (exposure, open orders, rates, breaker, loss limits); symbols and notional
+    /// bounds above are copied in by `limits`.
+    public var rails: RiskLimits
+    /// What a reconciliation mismatch makes the engine do: log, close_only or halt.
+    public var mismatchPolicy: String
+    /// Seconds between reconciliations while running.
+    public var reconcileIntervalSeconds: Int64
+    /// The venue account this config trades; required for --mode live.
+    public var account: String?
 
     public var limits: RiskLimits {
-        RiskLimits(
-            symbols: Dictionary(uniqueKeysWithValues: symbols.map { ($0.instrument, $0.limits) }),
-            minNotional: minNotional,
-            maxNotional: maxNotional)
+        var limits = rails
+        limits.symbols = Dictionary(uniqueKeysWithValues: symbols.map { ($0.instrument, $0.limits) })
+        limits.minNotional = minNotional
+        limits.maxNotional = maxNotional
+        return limits
     }
 
     public static func defaults(venue: Venue) -> EngineConfigFile {
@@ -37,7 +47,15 @@ public struct EngineConfigFile: Sendable {
                 entry("BTCUSDT", 5, "0.00001", 65_000), entry("ETHUSDT", 100, "0.0001", 3_200),
                 entry("SOLUSDT", 2_000, "0.01", 150),
             ],
-            minNotional: Fixed(10), maxNotional: Fixed(250_000), startingCash: Fixed(1_000_000))
+            minNotional: Fixed(10), maxNotional: Fixed(250_000), startingCash: Fixed(1_000_000),
+            rails: RiskLimits(
+                symbols: [:], minNotional: .zero, maxNotional: .zero, maxGrossExposure: Fixed(2_000_000),
+                maxOpenOrders: 500,
+                orderRate: .init(perSecond: 20_000, burst: 40_000),
+                symbolOrderRate: .init(perSecond: 10_000, burst: 20_000),
+                breaker: .init(errors: 5, windowSeconds: 10, cooldownSeconds: 5), dailyLossLimit: Fixed(50_000),
+                maxDrawdown: Fixed(100_000), consecutiveLossPause: nil),
+            mismatchPolicy: "close_only", reconcileIntervalSeconds: 30, account: nil)
     }
 
     /// Reads and validates `path`; errors name the file and what is wrong.
@@ -60,6 +78,59 @@ public struct EngineConfigFile: Sendable {
         config.minNotional = try decimal(raw.risk?.min_notional, "risk.min_notional") ?? config.minNotional
         config.maxNotional = try decimal(raw.risk?.max_notional, "risk.max_notional") ?? config.maxNotional
         config.startingCash = try decimal(raw.starting_cash, "starting_cash") ?? config.startingCash
+        config.account = raw.account
+        if let risk = raw.risk {
+            config.rails.maxGrossExposure =
+                try decimal(risk.max_gross_exposure, "risk.max_gross_exposure") ?? config.rails.maxGrossExposure
+            config.rails.dailyLossLimit =
+                try decimal(risk.daily_loss_limit, "risk.daily_loss_limit") ?? config.rails.dailyLossLimit
+            config.rails.maxDrawdown = try decimal(risk.max_drawdown, "risk.max_drawdown") ?? config.rails.maxDrawdown
+            if let open = risk.max_open_orders {
+                guard open > 0 else { throw ConfigError(file: path, message: "risk.max_open_orders must be positive") }
+                config.rails.maxOpenOrders = open
+            }
+            func rate(_ raw: RawRate?, _ field: String) throws(ConfigError) -> RiskLimits.Rate? {
+                guard let raw else { return nil }
+                guard raw.orders_per_second > 0, raw.burst ?? raw.orders_per_second > 0 else {
+                    throw ConfigError(file: path, message: "\(field): orders_per_second and burst must be positive")
+                }
+                return .init(perSecond: raw.orders_per_second, burst: raw.burst ?? raw.orders_per_second)
+            }
+            config.rails.orderRate = try rate(risk.rate_limit, "risk.rate_limit") ?? config.rails.orderRate
+            config.rails.symbolOrderRate =
+                try rate(risk.symbol_rate_limit, "risk.symbol_rate_limit") ?? config.rails.symbolOrderRate
+            if let breaker = risk.breaker {
+                guard breaker.errors > 0, breaker.window_seconds > 0, breaker.cooldown_seconds > 0 else {
+                    throw ConfigError(
+                        file: path,
+                        message: "risk.breaker: errors, window_seconds and cooldown_seconds must be positive")
+                }
+                config.rails.breaker = .init(
+                    errors: breaker.errors, windowSeconds: breaker.window_seconds,
+                    cooldownSeconds: breaker.cooldown_seconds)
+            }
+            if let pause = risk.consecutive_losses {
+                guard pause.count > 0, pause.pause_seconds > 0 else {
+                    throw ConfigError(
+                        file: path, message: "risk.consecutive_losses: count and pause_seconds must be positive")
+                }
+                config.rails.consecutiveLossPause = .init(losses: pause.count, pauseSeconds: pause.pause_seconds)
+            }
+        }
+        if let reconcile = raw.reconciliation {
+            if let policy = reconcile.on_mismatch {
+                guard ["log", "close_only", "halt"].contains(policy) else {
+                    throw ConfigError(file: path, message: "reconciliation.on_mismatch must be log, close_only or halt")
+                }
+                config.mismatchPolicy = policy
+            }
+            if let interval = reconcile.interval_seconds {
+                guard interval > 0 else {
+                    throw ConfigError(file: path, message: "reconciliation.interval_seconds must be positive")
+                }
+                config.reconcileIntervalSeconds = interval
+            }
+        }
         if let symbols = raw.symbols {
             guard !symbols.isEmpty else { throw ConfigError(file: path, message: "symbols: list at least one symbol") }
             config.symbols = []
@@ -97,12 +168,39 @@ public struct EngineConfigFile: Sendable {
     // Decimals are read as strings so that YAML's floats never touch money.
     private struct RawFile: Decodable {
         var starting_cash: String?
+        var account: String?
         var risk: RawRisk?
         var symbols: [RawSymbol]?
+        var reconciliation: RawReconciliation?
     }
     private struct RawRisk: Decodable {
         var min_notional: String?
         var max_notional: String?
+        var max_gross_exposure: String?
+        var max_open_orders: Int?
+        var rate_limit: RawRate?
+        var symbol_rate_limit: RawRate?
+        var breaker: RawBreaker?
+        var daily_loss_limit: String?
+        var max_drawdown: String?
+        var consecutive_losses: RawLossPause?
+    }
+    private struct RawRate: Decodable {
+        var orders_per_second: Int64
+        var burst: Int64?
+    }
+    private struct RawBreaker: Decodable {
+        var errors: Int
+        var window_seconds: Int64
+        var cooldown_seconds: Int64
+    }
+    private struct RawLossPause: Decodable {
+        var count: Int
+        var pause_seconds: Int64
+    }
+    private struct RawReconciliation: Decodable {
+        var on_mismatch: String?
+        var interval_seconds: Int64?
     }
     private struct RawSymbol: Decodable {
         var symbol: String

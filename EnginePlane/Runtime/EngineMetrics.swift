@@ -35,6 +35,32 @@ final class EngineMetrics: EngineObserver {
 
     func setReady(_ value: Bool) { ready.set(to: value ? 1 : 0) }
 
+    func setRunMode(_ mode: RunMode) {
+        for candidate in RunMode.allCases {
+            registry.gauge(
+                MetricNames.engineRunMode, labels: [("venue", venue), ("mode", candidate.rawValue)],
+                help: "1 for the mode the engine runs in: paper, dry-live or live"
+            ).set(to: candidate == mode ? 1 : 0)
+        }
+    }
+
+    func riskState(breaker: Int, killSwitch: Int) {
+        registry.gauge(
+            MetricNames.breakerState, labels: [("venue", venue)], help: "Venue breaker: 0 closed, 1 open, 2 half-open"
+        ).set(to: Double(breaker))
+        registry.gauge(
+            MetricNames.killSwitch, labels: [("venue", venue)],
+            help: "Kill switch: 0 off, 1 close-only, 2 halt, 3 hard kill"
+        ).set(to: Double(killSwitch))
+    }
+
+    func reconciliationMismatch(kind: String) {
+        registry.counter(
+            MetricNames.reconciliationMismatches, labels: [("venue", venue), ("kind", kind)],
+            help: "Differences found between the engine and the venue"
+        ).increment()
+    }
+
     func orderSubmitted(model: String) {
         registry.counter(
             MetricNames.ordersSubmitted, labels: [("venue", venue), ("model", model)], help: "Orders sent to the venue"

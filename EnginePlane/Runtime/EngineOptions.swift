@@ -29,6 +29,19 @@ public struct EngineOptions: ParsableArguments, Sendable {
     @Option(help: "SQLite durability: full (fsync every commit, survives power loss) or normal (survives kill -9).")
     public var durability: String = "full"
 
+    @Option(
+        help: """
+            paper (simulated venue), dry-live (real venue data and account, orders recorded as simulated, never sent) \
+            or live (real orders: needs FLEET_LIVE_CONFIRM=\(RunMode.liveConfirmation) and an `account:` in --config).
+            """)
+    public var mode: String = "paper"
+
+    @Option(
+        help:
+            "Kill-switch file (close_only, halt or hard_kill inside; checked every second). Default: DATA-DIR/KILL_SWITCH."
+    )
+    public var killSwitchFile: String?
+
     public init() {}
 }
 

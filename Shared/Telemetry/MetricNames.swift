@@ -15,6 +15,10 @@ public enum MetricNames {
     public static let engineReady = "engine_ready"
     public static let ledgerWriteLatency = "ledger_write_seconds"
     public static let linkConnections = "link_connections"
+    public static let engineRunMode = "engine_run_mode"
+    public static let breakerState = "engine_breaker_state"
+    public static let killSwitch = "engine_kill_switch"
+    public static let reconciliationMismatches = "reconciliation_mismatches_total"
 
     // OPS.
     public static let signals = "ops_signals_total"

@@ -39,7 +39,8 @@ final class EngineHarness: @unchecked Sendable {
         engine = try Engine(
             configuration: .init(
                 engineID: "t", limits: limits, startingCash: Fixed(1_000_000), ledgerPath: "\(directory)/ledger.sqlite",
-                auditPath: "\(directory)/audit.jsonl", durability: .normal),
+                auditPath: "\(directory)/audit.jsonl", durability: .normal,
+                killSwitch: KillSwitch(filePath: killSwitchPath, environmentValue: nil)),
             venue: venue, logger: Logger(label: "test"))
     }
 
@@ -63,6 +64,8 @@ final class EngineHarness: @unchecked Sendable {
             clientOrderID: id, instrument: btc, side: side, type: .limit, quantity: try Fixed(parsing: quantity),
             limitPrice: try Fixed(parsing: price), model: "m")
     }
+
+    var killSwitchPath: String { "\(directory)/KILL_SWITCH" }
 
     var audit: String { (try? String(contentsOfFile: "\(directory)/audit.jsonl", encoding: .utf8)) ?? "" }
 }

@@ -55,7 +55,114 @@ extension Engine {
                 ("orders_changed", String(report.ordersChanged)),
                 ("fills_applied", String(report.fillsApplied)), ("not_sent", String(report.notSent)),
             ])
-        isReady = true
+        return report
+    }
+
+    /// Called once recovery and reconciliation are done and the link serves: /readyz turns 200.
+    public func markReady() { isReady = true }
+}
+
+extension Engine {
+    /// What a reconciliation pass found.
+    public struct ReconciliationReport: Sendable {
+        public var ordersChecked = 0
+        public var ordersChanged = 0
+        public var externalOrders: [String] = []
+        /// Instrument → (engine position, venue position), where they differ.
+        public var positionMismatches: [InstrumentID: (engine: Fixed, venue: Fixed)] = [:]
+        public var isClean: Bool { externalOrders.isEmpty && positionMismatches.isEmpty }
+    }
+
+    public enum MismatchPolicy: String, Sendable {
+        case log
+        case closeOnly = "close_only"
+        case halt
+    }
+
+    /// Compares the engine with the venue: every order the ledger holds as open is brought up to
+    /// date first (so in-flight fills are not mistaken for mismatches), then the venue's open
+    /// orders are checked for ones this engine did not make, then positions. Each finding is an
+    /// audit line, a metric and an event; `policy` decides whether trading continues.
+    public func reconcile(policy: MismatchPolicy) async throws(EngineError) -> ReconciliationReport {
+        var report = ReconciliationReport()
+        for order in open.values.sorted(by: { $0.createdUnixNanos < $1.createdUnixNanos }) {
+            report.ordersChecked += 1
+            let before = open[order.clientOrderID]
+            let venueReport: VenueOrderReport?
+            do {
+                venueReport = try await venue.order(clientOrderID: order.clientOrderID, instrument: order.instrument)
+            } catch {
+                throw EngineError(.unavailable, "reconciliation could not reach the venue: \(error)")
+            }
+            if let venueReport { try apply(venueReport) }
+            if open[order.clientOrderID] != before { report.ordersChanged += 1 }
+        }
+        let venueOrders: [VenueOrderReport]
+        let venuePositions: [InstrumentID: Fixed]
+        do {
+            venueOrders = try await venue.openOrders()
+            venuePositions = try await venue.positions()
+        } catch {
+            throw EngineError(.unavailable, "reconciliation could not reach the venue: \(error)")
+        }
+        for venueOrder in venueOrders where try order(venueOrder.clientOrderID) == nil {
+            let isNew: Bool
+            do {
+                isNew = try ledger.recordExternal(
+                    clientOrderID: venueOrder.clientOrderID, venueOrderID: venueOrder.venueOrderID,
+                    state: venueOrder.state.rawValue)
+            } catch {
+                throw EngineError(.internalError, "\(error)")
+            }
+            report.externalOrders.append(venueOrder.clientOrderID)
+            if isNew {
+                audit.record(
+                    "external_order",
+                    [("client_order_id", venueOrder.clientOrderID), ("venue_order_id", venueOrder.venueOrderID)])
+                observer.reconciliationMismatch(kind: "external_order")
+                pendingEvents.append(
+                    .risk(
+                        RiskNotice(
+                            kind: "EXTERNAL_ORDER", reason: "EXTERNAL_ORDER",
+                            message: "the venue holds order \(venueOrder.venueOrderID) that this engine did not make",
+                            instrument: nil, clientOrderID: venueOrder.clientOrderID, model: "")))
+            }
+        }
+        let instruments = Set(venuePositions.keys).union(portfolio.positions.keys)
+        for instrument in instruments.sorted() {
+            let ours = portfolio.position(instrument)
+            let theirs = venuePositions[instrument] ?? .zero
+            guard ours != theirs else { continue }
+            report.positionMismatches[instrument] = (ours, theirs)
+            audit.record(
+                "position_mismatch",
+                [("symbol", instrument.description), ("engine", ours.description), ("venue", theirs.description)])
+            observer.reconciliationMismatch(kind: "position")
+            pendingEvents.append(
+                .risk(
+                    RiskNotice(
+                        kind: "POSITION_MISMATCH", reason: "POSITION_MISMATCH",
+                        message: "engine holds \(ours), venue holds \(theirs)", instrument: instrument,
+                        clientOrderID: "",
+                        model: "")))
+        }
+        try commitAndPublish()
+        if !report.positionMismatches.isEmpty || !report.externalOrders.isEmpty {
+            logger.error(
+                "reconciliation mismatch",
+                metadata: [
+                    "external_orders": "\(report.externalOrders.count)",
+                    "position_mismatches": "\(report.positionMismatches.count)",
+                ])
+            let reason =
+                "RECONCILIATION: \(report.externalOrders.count) external order(s), \(report.positionMismatches.count) position mismatch(es)"
+            switch policy {
+            case .log: break
+            case .closeOnly where mode == .active: _ = try setTradingMode(.closeOnly, reason: reason)
+            case .halt where mode != .halted: _ = try setTradingMode(.halted, reason: reason)
+            case .closeOnly, .halt: break
+            }
+        }
         return report
     }
 }

@@ -48,11 +48,23 @@ extension Engine {
                 other.instrument == command.instrument && other.side == command.side
                     ? sum + other.progress.remainingQuantity : sum
             }
+            let marks = self.marks
+            let gross = portfolio.positions.reduce(Fixed.zero) { sum, entry in
+                sum
+                    + (entry.value.quantity.magnitude.multiplied(by: marks[entry.key] ?? entry.value.averagePrice)
+                        ?? .max)
+            }
+            let position = portfolio.position(command.instrument)
+            let now = WallClock.monotonicNanos()
             verdict = rails.check(
                 instrument: command.instrument, side: command.side, quantity: quantity,
                 context: RiskRails.Context(
-                    mode: mode, position: portfolio.position(command.instrument), openSameSide: openSameSide,
-                    price: command.type == .limit ? command.limitPrice : quote?.touch(for: command.side)))
+                    mode: mode, position: position, openSameSide: openSameSide,
+                    price: command.type == .limit ? command.limitPrice : quote?.touch(for: command.side),
+                    killSwitch: killLevel, grossExposure: gross,
+                    instrumentExposure: position.magnitude.multiplied(by: marks[command.instrument] ?? .zero) ?? .zero,
+                    openOrders: open.count, lossPausedUntil: risk.lossPausedUntil, nowNanos: now))
+            if verdict == .accept { verdict = passGates(command.instrument, now: now) }
         }
         if case .reject(let reason, let message) = verdict {
             order.reject(reason: reason.rawValue, message: message, at: now)
@@ -69,12 +81,13 @@ extension Engine {
             return SubmitOutcome(order: order, duplicate: false)
         }
 
-        // Write-ahead intent. For a remote venue it is committed before the request leaves, so a
-        // crash at any later instant leaves a row that recovery resolves by asking the venue.
+        // Write-ahead intent, committed before the request leaves (for every venue, the in-process
+        // paper venue included): a crash at any later instant leaves a row that recovery resolves
+        // by asking the venue, so the venue can never hold an order the ledger does not know.
         try write { () throws(StorageError) in try ledger.upsert(order) }
         open[order.clientOrderID] = order
         audit.order("order_intent", order)
-        if !venue.isInProcess { try commitAndPublish() }
+        try commitAndPublish()
         observer.orderSubmitted(model: order.model)
 
         let request = VenueOrderRequest(
@@ -82,8 +95,10 @@ extension Engine {
             timeInForce: order.timeInForce, quantity: quantity, limitPrice: order.limitPrice)
         do {
             let report = try await venue.submit(request)
+            recordVenueOutcome(success: true)
             try apply(report)
         } catch let error as VenueError {
+            recordVenueOutcome(success: error.kind == .rejected || error.kind == .notFound)
             try resolveFailedSubmit(clientOrderID: order.clientOrderID, error: error)
         } catch let error as EngineError {
             throw error
@@ -114,6 +129,9 @@ extension Engine {
     }
 
     public func cancel(clientOrderID: String) async throws(EngineError) -> OrderRecord {
+        guard killLevel != .hardKill else {
+            throw EngineError(.failedPrecondition, "hard kill switch is set: nothing leaves, not even cancels")
+        }
         guard var order = open[clientOrderID] else {
             if let closed = try order(clientOrderID) { return closed }
             throw EngineError(.notFound, "no order with client order id '\(clientOrderID)'")
@@ -147,6 +165,9 @@ extension Engine {
     /// Closes every position with market orders, one per model and instrument, so each model's PnL
     /// is closed on its own lot. The orders pass the rails like any other (a halted engine sends none).
     public func flatten(reason: String) async throws(EngineError) -> [OrderRecord] {
+        guard killLevel != .hardKill else {
+            throw EngineError(.failedPrecondition, "hard kill switch is set: nothing leaves, not even exits")
+        }
         audit.record("flatten", [("reason", reason)])
         var results: [OrderRecord] = []
         let stamp = WallClock.nowUnixNanos()

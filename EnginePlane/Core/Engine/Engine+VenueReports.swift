@@ -82,6 +82,10 @@ extension Engine {
                     ("model", record.model),
                 ])
             pendingEvents.append(.fill(record))
+            if !(realized + fill.fee).isZero {
+                // The fill closed part of a position (its gross PnL is not zero): it ends or extends a streak.
+                recordClose(realized: realized, model: order.model)
+            }
             observer.fillRecorded(record, modelRealizedPnL: portfolio.modelStats[order.model]?.realizedPnL ?? .zero)
             if order.status == .filled {
                 observer.orderFilled(model: order.model, latencyNanos: fill.unixNanos - order.createdUnixNanos)

@@ -15,11 +15,14 @@ public actor Engine {
         public var ledgerPath: String
         public var auditPath: String?
         public var durability: SQLiteDatabase.Durability
+        public var killSwitch: KillSwitch
 
         public init(
             engineID: String, limits: RiskLimits, startingCash: Fixed, ledgerPath: String, auditPath: String?,
-            durability: SQLiteDatabase.Durability = .full
+            durability: SQLiteDatabase.Durability = .full,
+            killSwitch: KillSwitch = KillSwitch(filePath: nil, environmentValue: nil)
         ) {
+            self.killSwitch = killSwitch
             self.engineID = engineID
             self.limits = limits
             self.startingCash = startingCash
@@ -55,6 +58,9 @@ public actor Engine {
     var seq: UInt64 = 0
     var pendingEvents: [EngineEvent] = []
     public internal(set) var isReady = false
+    let killSwitch: KillSwitch
+    var killLevel: KillSwitch.Level
+    var risk: RiskState
 
     public init(
         configuration: Configuration, venue: any VenueClient, observer: any EngineObserver = NoEngineObserver(),
@@ -68,6 +74,9 @@ public actor Engine {
         self.ledger = try Ledger(path: configuration.ledgerPath, durability: configuration.durability)
         self.audit = try AuditTrail(path: configuration.auditPath)
         self.rails = RiskRails(limits: configuration.limits)
+        self.killSwitch = configuration.killSwitch
+        self.killLevel = configuration.killSwitch.current()
+        self.risk = RiskState(limits: configuration.limits)
         self.portfolio = try ledger.loadPortfolio(startingCash: configuration.startingCash)
         self.mode = ledger.setting("trading_mode").flatMap(TradingMode.init(rawValue:)) ?? .active
         self.modeReason = ledger.setting("trading_mode_reason") ?? ""
@@ -76,6 +85,9 @@ public actor Engine {
             try ledger.saveAccount(cash: portfolio.cash, fees: portfolio.fees)
             try ledger.commit()
         }
+        risk.equityHighWater = ledger.setting("equity_high_water").flatMap(Int64.init).map(Fixed.init(units:))
+        risk.dayStartEquity = ledger.setting("day_start_equity").flatMap(Int64.init).map(Fixed.init(units:))
+        risk.day = ledger.setting("day").flatMap(Int64.init)
     }
 
     // MARK: subscriptions
@@ -159,6 +171,9 @@ public actor Engine {
     /// The watchdog pulse: runs on the engine's executor, publishes account and marks, and
     /// returns, proving the engine is not stuck.
     public func heartbeat() {
+        refreshKillSwitch()
+        evaluateLossLimits()
+        observer.riskState(breaker: risk.breaker?.gaugeValue ?? 0, killSwitch: killLevel.rawValue)
         let account = accountSummary()
         observer.accountUpdated(account, openOrders: open.count, mode: mode)
         let batch = [

@@ -9,6 +9,14 @@ public protocol EngineObserver: Sendable {
     func fillRecorded(_ fill: FillRecord, modelRealizedPnL: Fixed)
     func accountUpdated(_ account: AccountSummary, openOrders: Int, mode: TradingMode)
     func ledgerCommitted(nanos: Int64)
+    /// Breaker 0 closed / 1 open / 2 half-open; kill switch 0 off … 3 hard kill.
+    func riskState(breaker: Int, killSwitch: Int)
+    func reconciliationMismatch(kind: String)
+}
+
+extension EngineObserver {
+    public func riskState(breaker: Int, killSwitch: Int) {}
+    public func reconciliationMismatch(kind: String) {}
 }
 
 /// An observer that ignores everything.

@@ -65,6 +65,12 @@ public final class Ledger {
             losing_closes INTEGER NOT NULL
         ) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS external_orders (
+            client_order_id TEXT PRIMARY KEY,
+            venue_order_id TEXT NOT NULL,
+            state TEXT NOT NULL,
+            first_seen_ns INTEGER NOT NULL
+        ) WITHOUT ROWID;
         """
 
     // MARK: transactions
@@ -227,6 +233,26 @@ public final class Ledger {
                 losingCloses: stats.int64(4))
         }
         return portfolio
+    }
+
+    // MARK: external orders
+
+    /// Records an order the venue holds that this engine did not make; false if already known.
+    func recordExternal(clientOrderID: String, venueOrderID: String, state: String) throws(StorageError) -> Bool {
+        let known = try database.statement("SELECT 1 FROM external_orders WHERE client_order_id = ?")
+        known.bind(1, clientOrderID)
+        if try known.step() { return false }
+        try beginIfNeeded()
+        try database.statement("INSERT INTO external_orders VALUES (?,?,?,?)")
+            .bind(1, clientOrderID).bind(2, venueOrderID).bind(3, state).bind(4, WallClock.nowUnixNanos())
+            .run()
+        return true
+    }
+
+    public func externalOrderCount() throws(StorageError) -> Int64 {
+        let statement = try database.statement("SELECT count(*) FROM external_orders")
+        _ = try statement.step()
+        return statement.int64(0)
     }
 
     // MARK: settings

@@ -16,12 +16,31 @@ public struct RiskRails: Sendable {
         public var openSameSide: Fixed
         /// The price the notional is measured at: the limit price, or the touch for a market order.
         public var price: Fixed?
+        public var killSwitch: KillSwitch.Level
+        /// Σ |position × mark| now, before the order.
+        public var grossExposure: Fixed
+        /// This instrument's |position × mark| now (replaced by its value after the order).
+        public var instrumentExposure: Fixed
+        public var openOrders: Int
+        /// Entries are paused after a losing streak until then (monotonic ns), if set.
+        public var lossPausedUntil: Int64?
+        public var nowNanos: Int64
 
-        public init(mode: TradingMode, position: Fixed, openSameSide: Fixed, price: Fixed?) {
+        public init(
+            mode: TradingMode, position: Fixed, openSameSide: Fixed, price: Fixed?, killSwitch: KillSwitch.Level = .off,
+            grossExposure: Fixed = .zero, instrumentExposure: Fixed = .zero, openOrders: Int = 0,
+            lossPausedUntil: Int64? = nil, nowNanos: Int64 = 0
+        ) {
             self.mode = mode
             self.position = position
             self.openSameSide = openSameSide
             self.price = price
+            self.killSwitch = killSwitch
+            self.grossExposure = grossExposure
+            self.instrumentExposure = instrumentExposure
+            self.openOrders = openOrders
+            self.lossPausedUntil = lossPausedUntil
+            self.nowNanos = nowNanos
         }
     }
 
@@ -38,6 +57,14 @@ public struct RiskRails: Sendable {
             !context.position.isZero && context.position.signum != signed.signum
             && (after.isZero || after.signum == context.position.signum)
 
+        switch context.killSwitch {
+        case .hardKill, .halt:
+            return .reject(.killSwitch, "kill switch \(context.killSwitch.name) is set: no order leaves")
+        case .closeOnly where !reducesOnly:
+            return .reject(.killSwitch, "kill switch CLOSE_ONLY is set: only orders that reduce a position leave")
+        case .closeOnly, .off:
+            break
+        }
         switch context.mode {
         case .halted:
             return .reject(.tradingHalted, "trading is halted: no order leaves")
@@ -66,6 +93,9 @@ public struct RiskRails: Sendable {
         if notional > limits.maxNotional {
             return .reject(.notionalAboveMax, "notional \(notional) is above the maximum \(limits.maxNotional)")
         }
+        if !reducesOnly, let maxOpen = limits.maxOpenOrders, context.openOrders >= maxOpen {
+            return .reject(.maxOpenOrders, "\(context.openOrders) orders are open; the limit is \(maxOpen)")
+        }
         if !reducesOnly {
             let exposure = after.magnitude + context.openSameSide
             if exposure > symbol.maxPosition {
@@ -74,6 +104,18 @@ public struct RiskRails: Sendable {
                     "position would reach \(exposure) \(instrument.symbol) with open orders, above the limit \(symbol.maxPosition)"
                 )
             }
+        }
+        if !reducesOnly, let maxGross = limits.maxGrossExposure {
+            let afterExposure = after.magnitude.multiplied(by: price) ?? .max
+            let gross = context.grossExposure - context.instrumentExposure + afterExposure
+            if gross > maxGross {
+                return .reject(.grossExposure, "gross exposure would reach \(gross), above the limit \(maxGross)")
+            }
+        }
+        if !reducesOnly, let until = context.lossPausedUntil, context.nowNanos < until {
+            return .reject(
+                .lossPause,
+                "entries are paused after a losing streak for \((until - context.nowNanos) / 1_000_000_000 + 1) s more")
         }
         return .accept
     }

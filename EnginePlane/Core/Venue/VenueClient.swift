@@ -8,12 +8,6 @@ public protocol VenueClient: Sendable {
     /// Venue-pushed events (fills of resting orders, order updates, quotes), in venue order.
     var events: AsyncStream<VenueEvent> { get }
 
-    /// True when the venue keeps its state in this process's own durable storage (the paper
-    /// venue): a submit and its fills commit atomically on the venue side, so the engine may
-    /// record its intent and the outcome in one ledger commit. Remote venues return false and
-    /// the intent is committed before the call leaves.
-    var isInProcess: Bool { get }
-
     /// Starts market data and event delivery.
     func start() async throws(VenueError)
     func stop() async
@@ -24,6 +18,11 @@ public protocol VenueClient: Sendable {
     func cancel(clientOrderID: String, instrument: InstrumentID) async throws(VenueError) -> VenueOrderReport
     /// The venue's view of one order (and all its fills), or nil if the venue never saw it.
     func order(clientOrderID: String, instrument: InstrumentID) async throws(VenueError) -> VenueOrderReport?
+
+    /// Every order live at the venue on this account, the engine's or not.
+    func openOrders() async throws(VenueError) -> [VenueOrderReport]
+    /// The account's positions as the venue sees them (base units, signed).
+    func positions() async throws(VenueError) -> [InstrumentID: Fixed]
 
     /// Best bid/ask now, or nil when the venue has no price yet.
     func quote(_ instrument: InstrumentID) -> Quote?

@@ -221,6 +221,14 @@ struct PaperBook {
         }
     }
 
+    func openOrders() throws(VenueError) -> [VenueOrderReport] {
+        var out: [VenueOrderReport] = []
+        for id in resting.keys.sorted() {
+            if let report = try report(clientOrderID: id) { out.append(report) }
+        }
+        return out
+    }
+
     func positions() throws(VenueError) -> [InstrumentID: Fixed] {
         do {
             let rows = try database.statement(

@@ -38,7 +38,6 @@ public final class PaperVenue: VenueClient {
     }
 
     public let venue: Venue = .paper
-    public let isInProcess = true
     public let events: AsyncStream<VenueEvent>
     private let continuation: AsyncStream<VenueEvent>.Continuation
     private let configuration: Configuration
@@ -108,7 +107,11 @@ public final class PaperVenue: VenueClient {
         try book.withLock { book throws(VenueError) in try book.submit(request) }
     }
 
-    /// Positions implied by every fill the venue has made, for reconciliation checks.
+    public func openOrders() async throws(VenueError) -> [VenueOrderReport] {
+        try book.withLock { book throws(VenueError) in try book.openOrders() }
+    }
+
+    /// Positions implied by every fill the venue has made.
     public func positions() throws(VenueError) -> [InstrumentID: Fixed] {
         try book.withLock { book throws(VenueError) in try book.positions() }
     }
