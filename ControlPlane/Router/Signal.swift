@@ -63,7 +63,7 @@ public struct Signal: Sendable, Hashable {
             throw SignalError.malformed("'side' must be BUY or SELL")
         }
         let typeText = try string("type") ?? "MARKET"
-        guard let type = OrderType(rawValue: typeText.uppercased()) else {
+        guard let type = OrderType(rawValue: typeText.uppercased()), type == .market || type == .limit else {
             throw SignalError.malformed("'type' must be MARKET or LIMIT")
         }
         let quantity = try decimal("quantity")

@@ -45,6 +45,7 @@ struct EngineRPCService: FleetService {
             var reply = Fleet_V1_SubmitOrderResponse()
             reply.order = Fleet_V1_Order(outcome.order)
             reply.duplicate = outcome.duplicate
+            reply.legs = outcome.legs.map(Fleet_V1_Order.init)
             return try reply.serializedData()
         case .cancelOrder:
             let cancel = try decode(Fleet_V1_CancelOrderRequest.self)
@@ -53,7 +54,17 @@ struct EngineRPCService: FleetService {
             reply.order = Fleet_V1_Order(try await engine.cancel(clientOrderID: cancel.clientOrderID))
             return try reply.serializedData()
         case .replaceOrder:
-            throw RPCStatus(.unimplemented, "ReplaceOrder is not available on this engine version yet")
+            let replace = try decode(Fleet_V1_ReplaceOrderRequest.self)
+            guard !replace.newClientOrderID.isEmpty else {
+                throw RPCStatus.invalidArgument("new_client_order_id is required")
+            }
+            try checkDeadline()
+            var reply = Fleet_V1_OrderResponse()
+            reply.order = Fleet_V1_Order(
+                try await engine.replace(
+                    clientOrderID: replace.clientOrderID, newClientOrderID: replace.newClientOrderID,
+                    quantity: Fixed(units: replace.quantityE8), limitPrice: Fixed(units: replace.limitPriceE8)))
+            return try reply.serializedData()
         case .getSnapshot:
             _ = try decode(Fleet_V1_GetSnapshotRequest.self)
             let snapshot = await engine.snapshot()
@@ -105,11 +116,8 @@ extension SubmitCommand {
         let instrument: InstrumentID
         do { instrument = try InstrumentID(parsing: wire.symbol) } catch { throw RPCStatus.invalidArgument("\(error)") }
         guard let side = wire.side.domain else { throw RPCStatus.invalidArgument("side must be BUY or SELL") }
-        let type: OrderType
-        switch wire.type {
-        case .market: type = .market
-        case .limit: type = .limit
-        default: throw RPCStatus.invalidArgument("type must be MARKET or LIMIT")
+        guard let type = wire.type.domain else {
+            throw RPCStatus.invalidArgument("type must be MARKET, LIMIT, STOP, STOP_LIMIT or TRAILING_STOP")
         }
         let tif: TimeInForce?
         switch wire.timeInForce {
@@ -123,6 +131,12 @@ extension SubmitCommand {
             clientOrderID: wire.clientOrderID, instrument: instrument, side: side, type: type, timeInForce: tif,
             quantity: Fixed(units: wire.quantityE8), quoteQuantity: Fixed(units: wire.quoteQuantityE8),
             limitPrice: Fixed(units: wire.limitPriceE8), model: wire.model, strategy: wire.strategy)
+        stopPrice = Fixed(units: wire.stopPriceE8)
+        trailingOffset = Fixed(units: wire.trailingOffsetE8)
+        trailingBps = wire.trailingPercentBps
+        takeProfitPrice = Fixed(units: wire.takeProfitPriceE8)
+        stopLossPrice = Fixed(units: wire.stopLossPriceE8)
+        ocoStopPrice = Fixed(units: wire.ocoStopPriceE8)
     }
 }
 

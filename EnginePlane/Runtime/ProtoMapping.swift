@@ -10,7 +10,7 @@ extension Fleet_V1_Order {
         venueOrderID = order.venueOrderID
         symbol = order.instrument.description
         side = .init(order.side)
-        type = order.type == .market ? .market : .limit
+        type = .init(order.type)
         timeInForce = .init(order.timeInForce)
         quantityE8 = order.quantity.units
         limitPriceE8 = order.limitPrice.units
@@ -23,6 +23,33 @@ extension Fleet_V1_Order {
         strategy = order.strategy
         createdUnixNs = order.createdUnixNanos
         updatedUnixNs = order.updatedUnixNanos
+        stopPriceE8 = order.stopPrice.units
+        trailingOffsetE8 = order.trailingOffset.units
+        trailingPercentBps = order.trailingBps
+        parentClientOrderID = order.parentID
+        ocoGroup = order.ocoGroup
+    }
+}
+
+extension Fleet_V1_OrderType {
+    init(_ type: OrderType) {
+        switch type {
+        case .market: self = .market
+        case .limit: self = .limit
+        case .stop: self = .stop
+        case .stopLimit: self = .stopLimit
+        case .trailingStop: self = .trailingStop
+        }
+    }
+    var domain: OrderType? {
+        switch self {
+        case .market: .market
+        case .limit: .limit
+        case .stop: .stop
+        case .stopLimit: .stopLimit
+        case .trailingStop: .trailingStop
+        case .unspecified, .UNRECOGNIZED: nil
+        }
     }
 }
 
@@ -58,6 +85,7 @@ extension Fleet_V1_OrderStatus {
         case .canceled: self = .canceled
         case .rejected: self = .rejected
         case .expired: self = .expired
+        case .held: self = .held
         }
     }
 }

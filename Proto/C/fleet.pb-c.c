@@ -2165,7 +2165,7 @@ const ProtobufCMessageDescriptor fleet__v1__go_away__descriptor =
   (ProtobufCMessageInit) fleet__v1__go_away__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor fleet__v1__order__field_descriptors[17] =
+static const ProtobufCFieldDescriptor fleet__v1__order__field_descriptors[22] =
 {
   {
     "client_order_id",
@@ -2371,6 +2371,66 @@ static const ProtobufCFieldDescriptor fleet__v1__order__field_descriptors[17] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "stop_price_e8",
+    18,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_SINT64,
+    0,   /* quantifier_offset */
+    offsetof(Fleet__V1__Order, stop_price_e8),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "trailing_offset_e8",
+    19,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_SINT64,
+    0,   /* quantifier_offset */
+    offsetof(Fleet__V1__Order, trailing_offset_e8),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "trailing_percent_bps",
+    20,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Fleet__V1__Order, trailing_percent_bps),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "parent_client_order_id",
+    21,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Fleet__V1__Order, parent_client_order_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "oco_group",
+    22,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Fleet__V1__Order, oco_group),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned fleet__v1__order__field_indices_by_name[] = {
   10,   /* field[10] = average_fill_price_e8 */
@@ -2379,14 +2439,19 @@ static const unsigned fleet__v1__order__field_indices_by_name[] = {
   9,   /* field[9] = filled_quantity_e8 */
   7,   /* field[7] = limit_price_e8 */
   13,   /* field[13] = model */
+  21,   /* field[21] = oco_group */
+  20,   /* field[20] = parent_client_order_id */
   6,   /* field[6] = quantity_e8 */
   12,   /* field[12] = reject_message */
   11,   /* field[11] = reject_reason */
   3,   /* field[3] = side */
   8,   /* field[8] = status */
+  17,   /* field[17] = stop_price_e8 */
   14,   /* field[14] = strategy */
   2,   /* field[2] = symbol */
   5,   /* field[5] = time_in_force */
+  18,   /* field[18] = trailing_offset_e8 */
+  19,   /* field[19] = trailing_percent_bps */
   4,   /* field[4] = type */
   16,   /* field[16] = updated_unix_ns */
   1,   /* field[1] = venue_order_id */
@@ -2394,7 +2459,7 @@ static const unsigned fleet__v1__order__field_indices_by_name[] = {
 static const ProtobufCIntRange fleet__v1__order__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 17 }
+  { 0, 22 }
 };
 const ProtobufCMessageDescriptor fleet__v1__order__descriptor =
 {
@@ -2404,7 +2469,7 @@ const ProtobufCMessageDescriptor fleet__v1__order__descriptor =
   "Fleet__V1__Order",
   "fleet.v1",
   sizeof(Fleet__V1__Order),
-  17,
+  22,
   fleet__v1__order__field_descriptors,
   fleet__v1__order__field_indices_by_name,
   1,  fleet__v1__order__number_ranges,
@@ -2952,7 +3017,7 @@ const ProtobufCMessageDescriptor fleet__v1__mark__descriptor =
   (ProtobufCMessageInit) fleet__v1__mark__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor fleet__v1__submit_order_request__field_descriptors[10] =
+static const ProtobufCFieldDescriptor fleet__v1__submit_order_request__field_descriptors[16] =
 {
   {
     "client_order_id",
@@ -3074,23 +3139,101 @@ static const ProtobufCFieldDescriptor fleet__v1__submit_order_request__field_des
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "stop_price_e8",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_SINT64,
+    0,   /* quantifier_offset */
+    offsetof(Fleet__V1__SubmitOrderRequest, stop_price_e8),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "trailing_offset_e8",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_SINT64,
+    0,   /* quantifier_offset */
+    offsetof(Fleet__V1__SubmitOrderRequest, trailing_offset_e8),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "trailing_percent_bps",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Fleet__V1__SubmitOrderRequest, trailing_percent_bps),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "take_profit_price_e8",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_SINT64,
+    0,   /* quantifier_offset */
+    offsetof(Fleet__V1__SubmitOrderRequest, take_profit_price_e8),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "stop_loss_price_e8",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_SINT64,
+    0,   /* quantifier_offset */
+    offsetof(Fleet__V1__SubmitOrderRequest, stop_loss_price_e8),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "oco_stop_price_e8",
+    16,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_SINT64,
+    0,   /* quantifier_offset */
+    offsetof(Fleet__V1__SubmitOrderRequest, oco_stop_price_e8),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned fleet__v1__submit_order_request__field_indices_by_name[] = {
   0,   /* field[0] = client_order_id */
   7,   /* field[7] = limit_price_e8 */
   8,   /* field[8] = model */
+  15,   /* field[15] = oco_stop_price_e8 */
   5,   /* field[5] = quantity_e8 */
   6,   /* field[6] = quote_quantity_e8 */
   2,   /* field[2] = side */
+  14,   /* field[14] = stop_loss_price_e8 */
+  10,   /* field[10] = stop_price_e8 */
   9,   /* field[9] = strategy */
   1,   /* field[1] = symbol */
+  13,   /* field[13] = take_profit_price_e8 */
   4,   /* field[4] = time_in_force */
+  11,   /* field[11] = trailing_offset_e8 */
+  12,   /* field[12] = trailing_percent_bps */
   3,   /* field[3] = type */
 };
 static const ProtobufCIntRange fleet__v1__submit_order_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 10 }
+  { 0, 16 }
 };
 const ProtobufCMessageDescriptor fleet__v1__submit_order_request__descriptor =
 {
@@ -3100,14 +3243,14 @@ const ProtobufCMessageDescriptor fleet__v1__submit_order_request__descriptor =
   "Fleet__V1__SubmitOrderRequest",
   "fleet.v1",
   sizeof(Fleet__V1__SubmitOrderRequest),
-  10,
+  16,
   fleet__v1__submit_order_request__field_descriptors,
   fleet__v1__submit_order_request__field_indices_by_name,
   1,  fleet__v1__submit_order_request__number_ranges,
   (ProtobufCMessageInit) fleet__v1__submit_order_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor fleet__v1__submit_order_response__field_descriptors[2] =
+static const ProtobufCFieldDescriptor fleet__v1__submit_order_response__field_descriptors[3] =
 {
   {
     "order",
@@ -3133,15 +3276,28 @@ static const ProtobufCFieldDescriptor fleet__v1__submit_order_response__field_de
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "legs",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Fleet__V1__SubmitOrderResponse, n_legs),
+    offsetof(Fleet__V1__SubmitOrderResponse, legs),
+    &fleet__v1__order__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned fleet__v1__submit_order_response__field_indices_by_name[] = {
   1,   /* field[1] = duplicate */
+  2,   /* field[2] = legs */
   0,   /* field[0] = order */
 };
 static const ProtobufCIntRange fleet__v1__submit_order_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor fleet__v1__submit_order_response__descriptor =
 {
@@ -3151,7 +3307,7 @@ const ProtobufCMessageDescriptor fleet__v1__submit_order_response__descriptor =
   "Fleet__V1__SubmitOrderResponse",
   "fleet.v1",
   sizeof(Fleet__V1__SubmitOrderResponse),
-  2,
+  3,
   fleet__v1__submit_order_response__field_descriptors,
   fleet__v1__submit_order_response__field_indices_by_name,
   1,  fleet__v1__submit_order_response__number_ranges,
@@ -4259,20 +4415,26 @@ const ProtobufCEnumDescriptor fleet__v1__side__descriptor =
   fleet__v1__side__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCEnumValue fleet__v1__order_type__enum_values_by_number[3] =
+static const ProtobufCEnumValue fleet__v1__order_type__enum_values_by_number[6] =
 {
   { "ORDER_TYPE_UNSPECIFIED", "FLEET__V1__ORDER_TYPE__ORDER_TYPE_UNSPECIFIED", 0 },
   { "MARKET", "FLEET__V1__ORDER_TYPE__MARKET", 1 },
   { "LIMIT", "FLEET__V1__ORDER_TYPE__LIMIT", 2 },
+  { "STOP", "FLEET__V1__ORDER_TYPE__STOP", 3 },
+  { "STOP_LIMIT", "FLEET__V1__ORDER_TYPE__STOP_LIMIT", 4 },
+  { "TRAILING_STOP", "FLEET__V1__ORDER_TYPE__TRAILING_STOP", 5 },
 };
 static const ProtobufCIntRange fleet__v1__order_type__value_ranges[] = {
-{0, 0},{0, 3}
+{0, 0},{0, 6}
 };
-static const ProtobufCEnumValueIndex fleet__v1__order_type__enum_values_by_name[3] =
+static const ProtobufCEnumValueIndex fleet__v1__order_type__enum_values_by_name[6] =
 {
   { "LIMIT", 2 },
   { "MARKET", 1 },
   { "ORDER_TYPE_UNSPECIFIED", 0 },
+  { "STOP", 3 },
+  { "STOP_LIMIT", 4 },
+  { "TRAILING_STOP", 5 },
 };
 const ProtobufCEnumDescriptor fleet__v1__order_type__descriptor =
 {
@@ -4281,9 +4443,9 @@ const ProtobufCEnumDescriptor fleet__v1__order_type__descriptor =
   "OrderType",
   "Fleet__V1__OrderType",
   "fleet.v1",
-  3,
+  6,
   fleet__v1__order_type__enum_values_by_number,
-  3,
+  6,
   fleet__v1__order_type__enum_values_by_name,
   1,
   fleet__v1__order_type__value_ranges,
@@ -4321,7 +4483,7 @@ const ProtobufCEnumDescriptor fleet__v1__time_in_force__descriptor =
   fleet__v1__time_in_force__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCEnumValue fleet__v1__order_status__enum_values_by_number[9] =
+static const ProtobufCEnumValue fleet__v1__order_status__enum_values_by_number[10] =
 {
   { "ORDER_STATUS_UNSPECIFIED", "FLEET__V1__ORDER_STATUS__ORDER_STATUS_UNSPECIFIED", 0 },
   { "PENDING_SUBMIT", "FLEET__V1__ORDER_STATUS__PENDING_SUBMIT", 1 },
@@ -4332,16 +4494,18 @@ static const ProtobufCEnumValue fleet__v1__order_status__enum_values_by_number[9
   { "CANCELED", "FLEET__V1__ORDER_STATUS__CANCELED", 6 },
   { "REJECTED", "FLEET__V1__ORDER_STATUS__REJECTED", 7 },
   { "EXPIRED", "FLEET__V1__ORDER_STATUS__EXPIRED", 8 },
+  { "HELD", "FLEET__V1__ORDER_STATUS__HELD", 9 },
 };
 static const ProtobufCIntRange fleet__v1__order_status__value_ranges[] = {
-{0, 0},{0, 9}
+{0, 0},{0, 10}
 };
-static const ProtobufCEnumValueIndex fleet__v1__order_status__enum_values_by_name[9] =
+static const ProtobufCEnumValueIndex fleet__v1__order_status__enum_values_by_name[10] =
 {
   { "ACCEPTED", 2 },
   { "CANCELED", 6 },
   { "EXPIRED", 8 },
   { "FILLED", 4 },
+  { "HELD", 9 },
   { "ORDER_STATUS_UNSPECIFIED", 0 },
   { "PARTIALLY_FILLED", 3 },
   { "PENDING_CANCEL", 5 },
@@ -4355,9 +4519,9 @@ const ProtobufCEnumDescriptor fleet__v1__order_status__descriptor =
   "OrderStatus",
   "Fleet__V1__OrderStatus",
   "fleet.v1",
-  9,
+  10,
   fleet__v1__order_status__enum_values_by_number,
-  9,
+  10,
   fleet__v1__order_status__enum_values_by_name,
   1,
   fleet__v1__order_status__value_ranges,

@@ -125,7 +125,19 @@ typedef enum _Fleet__V1__Side {
 typedef enum _Fleet__V1__OrderType {
   FLEET__V1__ORDER_TYPE__ORDER_TYPE_UNSPECIFIED = 0,
   FLEET__V1__ORDER_TYPE__MARKET = 1,
-  FLEET__V1__ORDER_TYPE__LIMIT = 2
+  FLEET__V1__ORDER_TYPE__LIMIT = 2,
+  /*
+   * market order once the stop price trades
+   */
+  FLEET__V1__ORDER_TYPE__STOP = 3,
+  /*
+   * limit order at limit_price once the stop price trades
+   */
+  FLEET__V1__ORDER_TYPE__STOP_LIMIT = 4,
+  /*
+   * stop that follows the best price by an offset or a percentage
+   */
+  FLEET__V1__ORDER_TYPE__TRAILING_STOP = 5
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(FLEET__V1__ORDER_TYPE)
 } Fleet__V1__OrderType;
 typedef enum _Fleet__V1__TimeInForce {
@@ -156,7 +168,11 @@ typedef enum _Fleet__V1__OrderStatus {
    * by risk rails or by the venue; see reject_reason
    */
   FLEET__V1__ORDER_STATUS__REJECTED = 7,
-  FLEET__V1__ORDER_STATUS__EXPIRED = 8
+  FLEET__V1__ORDER_STATUS__EXPIRED = 8,
+  /*
+   * accepted by the engine, not at the venue: waiting for its trigger or parent
+   */
+  FLEET__V1__ORDER_STATUS__HELD = 9
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(FLEET__V1__ORDER_STATUS)
 } Fleet__V1__OrderStatus;
 typedef enum _Fleet__V1__TradingMode {
@@ -399,10 +415,27 @@ struct  Fleet__V1__Order
   char *strategy;
   int64_t created_unix_ns;
   int64_t updated_unix_ns;
+  /*
+   * STOP / STOP_LIMIT trigger; TRAILING_STOP's current stop
+   */
+  int64_t stop_price_e8;
+  int64_t trailing_offset_e8;
+  /*
+   * 100 = 1 %
+   */
+  int64_t trailing_percent_bps;
+  /*
+   * bracket children: the entry order
+   */
+  char *parent_client_order_id;
+  /*
+   * orders in one group: the first to fill cancels the others
+   */
+  char *oco_group;
 };
 #define FLEET__V1__ORDER__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&fleet__v1__order__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, FLEET__V1__SIDE__SIDE_UNSPECIFIED, FLEET__V1__ORDER_TYPE__ORDER_TYPE_UNSPECIFIED, FLEET__V1__TIME_IN_FORCE__TIF_UNSPECIFIED, 0, 0, FLEET__V1__ORDER_STATUS__ORDER_STATUS_UNSPECIFIED, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, FLEET__V1__SIDE__SIDE_UNSPECIFIED, FLEET__V1__ORDER_TYPE__ORDER_TYPE_UNSPECIFIED, FLEET__V1__TIME_IN_FORCE__TIF_UNSPECIFIED, 0, 0, FLEET__V1__ORDER_STATUS__ORDER_STATUS_UNSPECIFIED, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Fleet__V1__Fill
@@ -520,10 +553,34 @@ struct  Fleet__V1__SubmitOrderRequest
   int64_t limit_price_e8;
   char *model;
   char *strategy;
+  /*
+   * STOP, STOP_LIMIT
+   */
+  int64_t stop_price_e8;
+  /*
+   * TRAILING_STOP: by price offset ...
+   */
+  int64_t trailing_offset_e8;
+  /*
+   * ... or by percentage (basis points)
+   */
+  int64_t trailing_percent_bps;
+  /*
+   * Bracket: with either price set, the order is the entry and the engine adds a take-profit LIMIT
+   * ("<id>.tp") and a stop-loss STOP ("<id>.sl") on the other side, armed when the entry fills,
+   * cancelling each other.
+   */
+  int64_t take_profit_price_e8;
+  int64_t stop_loss_price_e8;
+  /*
+   * OCO: with this set on a LIMIT order, the engine adds a STOP leg ("<id>.sl") at this price; the
+   * first leg to fill cancels the other.
+   */
+  int64_t oco_stop_price_e8;
 };
 #define FLEET__V1__SUBMIT_ORDER_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&fleet__v1__submit_order_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, FLEET__V1__SIDE__SIDE_UNSPECIFIED, FLEET__V1__ORDER_TYPE__ORDER_TYPE_UNSPECIFIED, FLEET__V1__TIME_IN_FORCE__TIF_UNSPECIFIED, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, FLEET__V1__SIDE__SIDE_UNSPECIFIED, FLEET__V1__ORDER_TYPE__ORDER_TYPE_UNSPECIFIED, FLEET__V1__TIME_IN_FORCE__TIF_UNSPECIFIED, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0 }
 
 
 struct  Fleet__V1__SubmitOrderResponse
@@ -534,10 +591,15 @@ struct  Fleet__V1__SubmitOrderResponse
    * the client order id was already known; `order` is its current state
    */
   protobuf_c_boolean duplicate;
+  /*
+   * bracket or OCO legs the engine created with it
+   */
+  size_t n_legs;
+  Fleet__V1__Order **legs;
 };
 #define FLEET__V1__SUBMIT_ORDER_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&fleet__v1__submit_order_response__descriptor) \
-    , NULL, 0 }
+    , NULL, 0, 0,NULL }
 
 
 struct  Fleet__V1__CancelOrderRequest

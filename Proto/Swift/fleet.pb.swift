@@ -254,6 +254,15 @@ public nonisolated enum Fleet_V1_OrderType: SwiftProtobuf.Enum, Swift.CaseIterab
   case unspecified // = 0
   case market // = 1
   case limit // = 2
+
+  /// market order once the stop price trades
+  case stop // = 3
+
+  /// limit order at limit_price once the stop price trades
+  case stopLimit // = 4
+
+  /// stop that follows the best price by an offset or a percentage
+  case trailingStop // = 5
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -265,6 +274,9 @@ public nonisolated enum Fleet_V1_OrderType: SwiftProtobuf.Enum, Swift.CaseIterab
     case 0: self = .unspecified
     case 1: self = .market
     case 2: self = .limit
+    case 3: self = .stop
+    case 4: self = .stopLimit
+    case 5: self = .trailingStop
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -274,6 +286,9 @@ public nonisolated enum Fleet_V1_OrderType: SwiftProtobuf.Enum, Swift.CaseIterab
     case .unspecified: return 0
     case .market: return 1
     case .limit: return 2
+    case .stop: return 3
+    case .stopLimit: return 4
+    case .trailingStop: return 5
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -283,6 +298,9 @@ public nonisolated enum Fleet_V1_OrderType: SwiftProtobuf.Enum, Swift.CaseIterab
     .unspecified,
     .market,
     .limit,
+    .stop,
+    .stopLimit,
+    .trailingStop,
   ]
 
 }
@@ -348,6 +366,9 @@ public nonisolated enum Fleet_V1_OrderStatus: SwiftProtobuf.Enum, Swift.CaseIter
   /// by risk rails or by the venue; see reject_reason
   case rejected // = 7
   case expired // = 8
+
+  /// accepted by the engine, not at the venue: waiting for its trigger or parent
+  case held // = 9
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -365,6 +386,7 @@ public nonisolated enum Fleet_V1_OrderStatus: SwiftProtobuf.Enum, Swift.CaseIter
     case 6: self = .canceled
     case 7: self = .rejected
     case 8: self = .expired
+    case 9: self = .held
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -380,6 +402,7 @@ public nonisolated enum Fleet_V1_OrderStatus: SwiftProtobuf.Enum, Swift.CaseIter
     case .canceled: return 6
     case .rejected: return 7
     case .expired: return 8
+    case .held: return 9
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -395,6 +418,7 @@ public nonisolated enum Fleet_V1_OrderStatus: SwiftProtobuf.Enum, Swift.CaseIter
     .canceled,
     .rejected,
     .expired,
+    .held,
   ]
 
 }
@@ -792,6 +816,35 @@ public nonisolated struct Fleet_V1_Order: @unchecked Sendable {
     set {_uniqueStorage()._updatedUnixNs = newValue}
   }
 
+  /// STOP / STOP_LIMIT trigger; TRAILING_STOP's current stop
+  public var stopPriceE8: Int64 {
+    get {_storage._stopPriceE8}
+    set {_uniqueStorage()._stopPriceE8 = newValue}
+  }
+
+  public var trailingOffsetE8: Int64 {
+    get {_storage._trailingOffsetE8}
+    set {_uniqueStorage()._trailingOffsetE8 = newValue}
+  }
+
+  /// 100 = 1 %
+  public var trailingPercentBps: Int64 {
+    get {_storage._trailingPercentBps}
+    set {_uniqueStorage()._trailingPercentBps = newValue}
+  }
+
+  /// bracket children: the entry order
+  public var parentClientOrderID: String {
+    get {_storage._parentClientOrderID}
+    set {_uniqueStorage()._parentClientOrderID = newValue}
+  }
+
+  /// orders in one group: the first to fill cancels the others
+  public var ocoGroup: String {
+    get {_storage._ocoGroup}
+    set {_uniqueStorage()._ocoGroup = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -946,6 +999,26 @@ public nonisolated struct Fleet_V1_SubmitOrderRequest: Sendable {
 
   public var strategy: String = String()
 
+  /// STOP, STOP_LIMIT
+  public var stopPriceE8: Int64 = 0
+
+  /// TRAILING_STOP: by price offset ...
+  public var trailingOffsetE8: Int64 = 0
+
+  /// ... or by percentage (basis points)
+  public var trailingPercentBps: Int64 = 0
+
+  /// Bracket: with either price set, the order is the entry and the engine adds a take-profit LIMIT
+  /// ("<id>.tp") and a stop-loss STOP ("<id>.sl") on the other side, armed when the entry fills,
+  /// cancelling each other.
+  public var takeProfitPriceE8: Int64 = 0
+
+  public var stopLossPriceE8: Int64 = 0
+
+  /// OCO: with this set on a LIMIT order, the engine adds a STOP leg ("<id>.sl") at this price; the
+  /// first leg to fill cancels the other.
+  public var ocoStopPriceE8: Int64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -967,6 +1040,9 @@ public nonisolated struct Fleet_V1_SubmitOrderResponse: Sendable {
 
   /// the client order id was already known; `order` is its current state
   public var duplicate: Bool = false
+
+  /// bracket or OCO legs the engine created with it
+  public var legs: [Fleet_V1_Order] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1314,7 +1390,7 @@ nonisolated extension Fleet_V1_Side: SwiftProtobuf._ProtoNameProviding {
 }
 
 nonisolated extension Fleet_V1_OrderType: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ORDER_TYPE_UNSPECIFIED\0\u{1}MARKET\0\u{1}LIMIT\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ORDER_TYPE_UNSPECIFIED\0\u{1}MARKET\0\u{1}LIMIT\0\u{1}STOP\0\u{1}STOP_LIMIT\0\u{1}TRAILING_STOP\0")
 }
 
 nonisolated extension Fleet_V1_TimeInForce: SwiftProtobuf._ProtoNameProviding {
@@ -1322,7 +1398,7 @@ nonisolated extension Fleet_V1_TimeInForce: SwiftProtobuf._ProtoNameProviding {
 }
 
 nonisolated extension Fleet_V1_OrderStatus: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ORDER_STATUS_UNSPECIFIED\0\u{1}PENDING_SUBMIT\0\u{1}ACCEPTED\0\u{1}PARTIALLY_FILLED\0\u{1}FILLED\0\u{1}PENDING_CANCEL\0\u{1}CANCELED\0\u{1}REJECTED\0\u{1}EXPIRED\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ORDER_STATUS_UNSPECIFIED\0\u{1}PENDING_SUBMIT\0\u{1}ACCEPTED\0\u{1}PARTIALLY_FILLED\0\u{1}FILLED\0\u{1}PENDING_CANCEL\0\u{1}CANCELED\0\u{1}REJECTED\0\u{1}EXPIRED\0\u{1}HELD\0")
 }
 
 nonisolated extension Fleet_V1_TradingMode: SwiftProtobuf._ProtoNameProviding {
@@ -1827,7 +1903,7 @@ nonisolated extension Fleet_V1_GoAway: SwiftProtobuf.Message, SwiftProtobuf._Mes
 
 nonisolated extension Fleet_V1_Order: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Order"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}client_order_id\0\u{3}venue_order_id\0\u{1}symbol\0\u{1}side\0\u{1}type\0\u{3}time_in_force\0\u{3}quantity_e8\0\u{3}limit_price_e8\0\u{1}status\0\u{3}filled_quantity_e8\0\u{3}average_fill_price_e8\0\u{3}reject_reason\0\u{3}reject_message\0\u{1}model\0\u{1}strategy\0\u{3}created_unix_ns\0\u{3}updated_unix_ns\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}client_order_id\0\u{3}venue_order_id\0\u{1}symbol\0\u{1}side\0\u{1}type\0\u{3}time_in_force\0\u{3}quantity_e8\0\u{3}limit_price_e8\0\u{1}status\0\u{3}filled_quantity_e8\0\u{3}average_fill_price_e8\0\u{3}reject_reason\0\u{3}reject_message\0\u{1}model\0\u{1}strategy\0\u{3}created_unix_ns\0\u{3}updated_unix_ns\0\u{3}stop_price_e8\0\u{3}trailing_offset_e8\0\u{3}trailing_percent_bps\0\u{3}parent_client_order_id\0\u{3}oco_group\0")
 
   fileprivate class _StorageClass {
     var _clientOrderID: String = String()
@@ -1847,6 +1923,11 @@ nonisolated extension Fleet_V1_Order: SwiftProtobuf.Message, SwiftProtobuf._Mess
     var _strategy: String = String()
     var _createdUnixNs: Int64 = 0
     var _updatedUnixNs: Int64 = 0
+    var _stopPriceE8: Int64 = 0
+    var _trailingOffsetE8: Int64 = 0
+    var _trailingPercentBps: Int64 = 0
+    var _parentClientOrderID: String = String()
+    var _ocoGroup: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1874,6 +1955,11 @@ nonisolated extension Fleet_V1_Order: SwiftProtobuf.Message, SwiftProtobuf._Mess
       _strategy = source._strategy
       _createdUnixNs = source._createdUnixNs
       _updatedUnixNs = source._updatedUnixNs
+      _stopPriceE8 = source._stopPriceE8
+      _trailingOffsetE8 = source._trailingOffsetE8
+      _trailingPercentBps = source._trailingPercentBps
+      _parentClientOrderID = source._parentClientOrderID
+      _ocoGroup = source._ocoGroup
     }
   }
 
@@ -1909,6 +1995,11 @@ nonisolated extension Fleet_V1_Order: SwiftProtobuf.Message, SwiftProtobuf._Mess
         case 15: try { try decoder.decodeSingularStringField(value: &_storage._strategy) }()
         case 16: try { try decoder.decodeSingularInt64Field(value: &_storage._createdUnixNs) }()
         case 17: try { try decoder.decodeSingularInt64Field(value: &_storage._updatedUnixNs) }()
+        case 18: try { try decoder.decodeSingularSInt64Field(value: &_storage._stopPriceE8) }()
+        case 19: try { try decoder.decodeSingularSInt64Field(value: &_storage._trailingOffsetE8) }()
+        case 20: try { try decoder.decodeSingularInt64Field(value: &_storage._trailingPercentBps) }()
+        case 21: try { try decoder.decodeSingularStringField(value: &_storage._parentClientOrderID) }()
+        case 22: try { try decoder.decodeSingularStringField(value: &_storage._ocoGroup) }()
         default: break
         }
       }
@@ -1968,6 +2059,21 @@ nonisolated extension Fleet_V1_Order: SwiftProtobuf.Message, SwiftProtobuf._Mess
       if _storage._updatedUnixNs != 0 {
         try visitor.visitSingularInt64Field(value: _storage._updatedUnixNs, fieldNumber: 17)
       }
+      if _storage._stopPriceE8 != 0 {
+        try visitor.visitSingularSInt64Field(value: _storage._stopPriceE8, fieldNumber: 18)
+      }
+      if _storage._trailingOffsetE8 != 0 {
+        try visitor.visitSingularSInt64Field(value: _storage._trailingOffsetE8, fieldNumber: 19)
+      }
+      if _storage._trailingPercentBps != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._trailingPercentBps, fieldNumber: 20)
+      }
+      if !_storage._parentClientOrderID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._parentClientOrderID, fieldNumber: 21)
+      }
+      if !_storage._ocoGroup.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._ocoGroup, fieldNumber: 22)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1994,6 +2100,11 @@ nonisolated extension Fleet_V1_Order: SwiftProtobuf.Message, SwiftProtobuf._Mess
         if _storage._strategy != rhs_storage._strategy {return false}
         if _storage._createdUnixNs != rhs_storage._createdUnixNs {return false}
         if _storage._updatedUnixNs != rhs_storage._updatedUnixNs {return false}
+        if _storage._stopPriceE8 != rhs_storage._stopPriceE8 {return false}
+        if _storage._trailingOffsetE8 != rhs_storage._trailingOffsetE8 {return false}
+        if _storage._trailingPercentBps != rhs_storage._trailingPercentBps {return false}
+        if _storage._parentClientOrderID != rhs_storage._parentClientOrderID {return false}
+        if _storage._ocoGroup != rhs_storage._ocoGroup {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -2290,7 +2401,7 @@ nonisolated extension Fleet_V1_Mark: SwiftProtobuf.Message, SwiftProtobuf._Messa
 
 nonisolated extension Fleet_V1_SubmitOrderRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SubmitOrderRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}client_order_id\0\u{1}symbol\0\u{1}side\0\u{1}type\0\u{3}time_in_force\0\u{3}quantity_e8\0\u{3}quote_quantity_e8\0\u{3}limit_price_e8\0\u{1}model\0\u{1}strategy\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}client_order_id\0\u{1}symbol\0\u{1}side\0\u{1}type\0\u{3}time_in_force\0\u{3}quantity_e8\0\u{3}quote_quantity_e8\0\u{3}limit_price_e8\0\u{1}model\0\u{1}strategy\0\u{3}stop_price_e8\0\u{3}trailing_offset_e8\0\u{3}trailing_percent_bps\0\u{3}take_profit_price_e8\0\u{3}stop_loss_price_e8\0\u{3}oco_stop_price_e8\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2308,6 +2419,12 @@ nonisolated extension Fleet_V1_SubmitOrderRequest: SwiftProtobuf.Message, SwiftP
       case 8: try { try decoder.decodeSingularSInt64Field(value: &self.limitPriceE8) }()
       case 9: try { try decoder.decodeSingularStringField(value: &self.model) }()
       case 10: try { try decoder.decodeSingularStringField(value: &self.strategy) }()
+      case 11: try { try decoder.decodeSingularSInt64Field(value: &self.stopPriceE8) }()
+      case 12: try { try decoder.decodeSingularSInt64Field(value: &self.trailingOffsetE8) }()
+      case 13: try { try decoder.decodeSingularInt64Field(value: &self.trailingPercentBps) }()
+      case 14: try { try decoder.decodeSingularSInt64Field(value: &self.takeProfitPriceE8) }()
+      case 15: try { try decoder.decodeSingularSInt64Field(value: &self.stopLossPriceE8) }()
+      case 16: try { try decoder.decodeSingularSInt64Field(value: &self.ocoStopPriceE8) }()
       default: break
       }
     }
@@ -2344,6 +2461,24 @@ nonisolated extension Fleet_V1_SubmitOrderRequest: SwiftProtobuf.Message, SwiftP
     if !self.strategy.isEmpty {
       try visitor.visitSingularStringField(value: self.strategy, fieldNumber: 10)
     }
+    if self.stopPriceE8 != 0 {
+      try visitor.visitSingularSInt64Field(value: self.stopPriceE8, fieldNumber: 11)
+    }
+    if self.trailingOffsetE8 != 0 {
+      try visitor.visitSingularSInt64Field(value: self.trailingOffsetE8, fieldNumber: 12)
+    }
+    if self.trailingPercentBps != 0 {
+      try visitor.visitSingularInt64Field(value: self.trailingPercentBps, fieldNumber: 13)
+    }
+    if self.takeProfitPriceE8 != 0 {
+      try visitor.visitSingularSInt64Field(value: self.takeProfitPriceE8, fieldNumber: 14)
+    }
+    if self.stopLossPriceE8 != 0 {
+      try visitor.visitSingularSInt64Field(value: self.stopLossPriceE8, fieldNumber: 15)
+    }
+    if self.ocoStopPriceE8 != 0 {
+      try visitor.visitSingularSInt64Field(value: self.ocoStopPriceE8, fieldNumber: 16)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2358,6 +2493,12 @@ nonisolated extension Fleet_V1_SubmitOrderRequest: SwiftProtobuf.Message, SwiftP
     if lhs.limitPriceE8 != rhs.limitPriceE8 {return false}
     if lhs.model != rhs.model {return false}
     if lhs.strategy != rhs.strategy {return false}
+    if lhs.stopPriceE8 != rhs.stopPriceE8 {return false}
+    if lhs.trailingOffsetE8 != rhs.trailingOffsetE8 {return false}
+    if lhs.trailingPercentBps != rhs.trailingPercentBps {return false}
+    if lhs.takeProfitPriceE8 != rhs.takeProfitPriceE8 {return false}
+    if lhs.stopLossPriceE8 != rhs.stopLossPriceE8 {return false}
+    if lhs.ocoStopPriceE8 != rhs.ocoStopPriceE8 {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2365,7 +2506,7 @@ nonisolated extension Fleet_V1_SubmitOrderRequest: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Fleet_V1_SubmitOrderResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SubmitOrderResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}order\0\u{1}duplicate\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}order\0\u{1}duplicate\0\u{1}legs\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2375,6 +2516,7 @@ nonisolated extension Fleet_V1_SubmitOrderResponse: SwiftProtobuf.Message, Swift
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularMessageField(value: &self._order) }()
       case 2: try { try decoder.decodeSingularBoolField(value: &self.duplicate) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.legs) }()
       default: break
       }
     }
@@ -2391,12 +2533,16 @@ nonisolated extension Fleet_V1_SubmitOrderResponse: SwiftProtobuf.Message, Swift
     if self.duplicate != false {
       try visitor.visitSingularBoolField(value: self.duplicate, fieldNumber: 2)
     }
+    if !self.legs.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.legs, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Fleet_V1_SubmitOrderResponse, rhs: Fleet_V1_SubmitOrderResponse) -> Bool {
     if lhs._order != rhs._order {return false}
     if lhs.duplicate != rhs.duplicate {return false}
+    if lhs.legs != rhs.legs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -11,11 +11,13 @@ public enum OrderStatus: String, Sendable, Hashable, Codable, CaseIterable {
     case canceled = "CANCELED"
     case rejected = "REJECTED"
     case expired = "EXPIRED"
+    /// Accepted by the engine but not at the venue: waiting for its trigger price or its parent.
+    case held = "HELD"
 
     /// Still able to trade (or to be confirmed as trading).
     public var isOpen: Bool {
         switch self {
-        case .pendingSubmit, .accepted, .partiallyFilled, .pendingCancel: true
+        case .pendingSubmit, .accepted, .partiallyFilled, .pendingCancel, .held: true
         case .filled, .canceled, .rejected, .expired: false
         }
     }
@@ -23,6 +25,8 @@ public enum OrderStatus: String, Sendable, Hashable, Codable, CaseIterable {
 
 /// Something that happened to an order, as reported by the venue or asked by the engine.
 public enum OrderEvent: Sendable, Hashable {
+    /// A held order's trigger fired (or its parent filled): it goes to the venue now.
+    case triggered
     case accepted
     case rejected
     case filled(quantity: Fixed)
@@ -60,6 +64,15 @@ public struct OrderProgress: Sendable, Hashable {
             OrderTransitionError(from: status, event: event, problem: problem)
         }
         switch (status, event) {
+        case (.held, .triggered):
+            status = .pendingSubmit
+        // A held order never reached the venue: cancelling or expiring it is local and immediate.
+        case (.held, .cancelRequested), (.held, .canceled):
+            status = .canceled
+        case (.held, .expired):
+            status = .expired
+        case (.held, _), (_, .triggered):
+            throw illegal()
         case (.pendingSubmit, .accepted):
             status = .accepted
         // A repeated acknowledgement (venues resend them after reconnects) changes nothing.

@@ -12,6 +12,17 @@ public enum Side: String, Sendable, Hashable, Codable, CaseIterable {
 public enum OrderType: String, Sendable, Hashable, Codable, CaseIterable {
     case market = "MARKET"
     case limit = "LIMIT"
+    /// A market order once the stop price trades.
+    case stop = "STOP"
+    /// A limit order once the stop price trades.
+    case stopLimit = "STOP_LIMIT"
+    /// A stop that follows the best price by an offset or a percentage.
+    case trailingStop = "TRAILING_STOP"
+
+    /// Orders that wait for a price before they go to the venue.
+    public var isTriggered: Bool { self == .stop || self == .stopLimit || self == .trailingStop }
+    /// Orders that carry a limit price.
+    public var hasLimitPrice: Bool { self == .limit || self == .stopLimit }
 }
 
 public enum TimeInForce: String, Sendable, Hashable, Codable, CaseIterable {

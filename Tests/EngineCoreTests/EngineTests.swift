@@ -97,7 +97,10 @@ struct EngineTests {
         }
         try #require(filled, "the seeded walk crosses the limit")
         var iterator = harness.venue.events.makeAsyncIterator()
-        if let event = await iterator.next() { await harness.engine.handle(event) }
+        while let event = await iterator.next() {
+            await harness.engine.handle(event)
+            if case .order = event { break }
+        }
         let order = try #require(try await harness.engine.order("rest"))
         #expect(order.status == .filled)
         #expect(order.averageFillPrice == price, "a resting limit fills at its own price")

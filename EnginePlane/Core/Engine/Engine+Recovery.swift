@@ -16,7 +16,8 @@ extension Engine {
     public func recover(progress: @Sendable (String) -> Void = { _ in }) async throws(EngineError) -> RecoveryReport {
         var report = RecoveryReport()
         let fillsBefore = (try? ledger.fillCount()) ?? 0
-        let orders = open.values.sorted { $0.createdUnixNanos < $1.createdUnixNanos }
+        // Held orders never reached the venue: they stay held (their trigger state is in the ledger).
+        let orders = open.values.filter { $0.status != .held }.sorted { $0.createdUnixNanos < $1.createdUnixNanos }
         progress("reconciling \(orders.count) open orders with \(venueName.rawValue)")
         for order in orders {
             report.openOrdersChecked += 1
@@ -85,7 +86,8 @@ extension Engine {
     /// audit line, a metric and an event; `policy` decides whether trading continues.
     public func reconcile(policy: MismatchPolicy) async throws(EngineError) -> ReconciliationReport {
         var report = ReconciliationReport()
-        for order in open.values.sorted(by: { $0.createdUnixNanos < $1.createdUnixNanos }) {
+        for order in open.values.filter({ $0.status != .held }).sorted(by: { $0.createdUnixNanos < $1.createdUnixNanos }
+        ) {
             report.ordersChecked += 1
             let before = open[order.clientOrderID]
             let venueReport: VenueOrderReport?

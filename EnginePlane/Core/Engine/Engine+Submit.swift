@@ -8,7 +8,8 @@ extension Engine {
     /// A known id returns the existing order (`duplicate`), or ALREADY_EXISTS if the request is
     /// different. A risk refusal is a REJECTED order, recorded so that a retry gets the same answer.
     /// Otherwise the intent is made durable before the venue call, and the outcome (ack, fills) is
-    /// durable before this returns.
+    /// durable before this returns. Stops, trailing stops and bracket exits are held in the engine
+    /// (status HELD, durable) until their trigger fires.
     public func submit(_ command: SubmitCommand) async throws(EngineError) -> SubmitOutcome {
         try validate(command)
         if let existing = try order(command.clientOrderID) {
@@ -17,7 +18,10 @@ extension Engine {
                     .alreadyExists,
                     "client order id '\(command.clientOrderID)' is already used by a different order")
             }
-            return SubmitOutcome(order: existing, duplicate: true)
+            // A retry of an order whose submission outcome is unknown: ask the venue now, never resend.
+            if existing.status == .pendingSubmit { try await resolvePending(existing) }
+            return SubmitOutcome(
+                order: try order(command.clientOrderID) ?? existing, duplicate: true, legs: try legs(of: existing))
         }
         let now = WallClock.nowUnixNanos()
         let quote = venue.quote(command.instrument)
@@ -26,7 +30,7 @@ extension Engine {
         var verdict = RiskRails.Verdict.accept
         if command.quoteQuantity.isPositive {
             // Size by notional at the price the order would take, rounded down to the lot.
-            if let price = command.type == .limit ? command.limitPrice : quote?.touch(for: command.side),
+            if let price = command.type.hasLimitPrice ? command.limitPrice : quote?.touch(for: command.side),
                 price.isPositive, let raw = command.quoteQuantity.divided(by: price, rounding: .towardZero)
             {
                 quantity = raw.rounded(toMultipleOf: limits?.lotSize ?? Fixed(units: 1), rule: .towardZero)
@@ -41,58 +45,97 @@ extension Engine {
             clientOrderID: command.clientOrderID, instrument: command.instrument, side: command.side,
             type: command.type,
             timeInForce: command.effectiveTimeInForce, limitPrice: command.limitPrice,
-            quoteQuantity: command.quoteQuantity, progress: OrderProgress(quantity: quantity), model: command.model,
-            strategy: command.strategy, createdUnixNanos: now, updatedUnixNanos: now)
-        if verdict == .accept {
-            let openSameSide = open.values.reduce(Fixed.zero) { sum, other in
-                other.instrument == command.instrument && other.side == command.side
-                    ? sum + other.progress.remainingQuantity : sum
-            }
-            let marks = self.marks
-            let gross = portfolio.positions.reduce(Fixed.zero) { sum, entry in
-                sum
-                    + (entry.value.quantity.magnitude.multiplied(by: marks[entry.key] ?? entry.value.averagePrice)
-                        ?? .max)
-            }
-            let position = portfolio.position(command.instrument)
-            let now = WallClock.monotonicNanos()
-            verdict = rails.check(
-                instrument: command.instrument, side: command.side, quantity: quantity,
-                context: RiskRails.Context(
-                    mode: mode, position: position, openSameSide: openSameSide,
-                    price: command.type == .limit ? command.limitPrice : quote?.touch(for: command.side),
-                    killSwitch: killLevel, grossExposure: gross,
-                    instrumentExposure: position.magnitude.multiplied(by: marks[command.instrument] ?? .zero) ?? .zero,
-                    openOrders: open.count, lossPausedUntil: risk.lossPausedUntil, nowNanos: now))
-            if verdict == .accept { verdict = passGates(command.instrument, now: now) }
+            quoteQuantity: command.quoteQuantity,
+            progress: OrderProgress(quantity: quantity, status: command.type.isTriggered ? .held : .pendingSubmit),
+            model: command.model, strategy: command.strategy, createdUnixNanos: now, updatedUnixNanos: now)
+        order.stopPrice = command.stopPrice
+        order.trailingOffset = command.trailingOffset
+        order.trailingBps = command.trailingBps
+        if command.type == .trailingStop, let quote {
+            order.waterMark = command.side == .sell ? quote.bid : quote.ask
+            order.stopPrice = trailingStop(order, water: order.waterMark)
         }
+        if verdict == .accept { verdict = riskVerdict(for: order, quote: quote, gates: order.status == .pendingSubmit) }
         if case .reject(let reason, let message) = verdict {
-            order.reject(reason: reason.rawValue, message: message, at: now)
-            try write { () throws(StorageError) in try ledger.upsert(order) }
-            audit.order("order_denied", order)
-            pendingEvents.append(.order(order))
-            pendingEvents.append(
-                .risk(
-                    RiskNotice(
-                        kind: "ORDER_DENIED", reason: reason.rawValue, message: message, instrument: order.instrument,
-                        clientOrderID: order.clientOrderID, model: order.model)))
-            try commitAndPublish()
-            observer.orderRejected(model: order.model, reason: reason.rawValue)
+            try deny(&order, reason: reason, message: message, at: now)
             return SubmitOutcome(order: order, duplicate: false)
         }
 
+        var legs: [OrderRecord] = []
+        if command.isBracket || command.ocoStopPrice.isPositive {
+            legs = makeLegs(for: command, parent: order, quantity: quantity, at: now)
+            if command.ocoStopPrice.isPositive { order.ocoGroup = order.clientOrderID }
+        }
         // Write-ahead intent, committed before the request leaves (for every venue, the in-process
         // paper venue included): a crash at any later instant leaves a row that recovery resolves
         // by asking the venue, so the venue can never hold an order the ledger does not know.
-        try write { () throws(StorageError) in try ledger.upsert(order) }
-        open[order.clientOrderID] = order
-        audit.order("order_intent", order)
+        try record(order)
+        for leg in legs { try record(leg) }
+        audit.order(order.status == .held ? "order_held" : "order_intent", order)
+        for leg in legs { audit.order("order_held", leg, extra: [("parent", order.clientOrderID)]) }
         try commitAndPublish()
-        observer.orderSubmitted(model: order.model)
+        if order.status == .pendingSubmit {
+            observer.orderSubmitted(model: order.model)
+            try await send(order.clientOrderID)
+        }
+        return SubmitOutcome(
+            order: try self.order(order.clientOrderID) ?? order, duplicate: false, legs: try self.legs(of: order))
+    }
 
+    /// The risk verdict for `order` now: the pure rails, then the stateful gates (breaker, rates).
+    /// `gates`: also take a rate token and ask the breaker — only for an order about to leave.
+    func riskVerdict(for order: OrderRecord, quote: Quote?, gates: Bool) -> RiskRails.Verdict {
+        let openSameSide = open.values.reduce(Fixed.zero) { sum, other in
+            other.instrument == order.instrument && other.side == order.side
+                && other.clientOrderID != order.clientOrderID
+                && other.parentID.isEmpty
+                ? sum + other.progress.remainingQuantity : sum
+        }
+        let marks = self.marks
+        let gross = portfolio.positions.reduce(Fixed.zero) { sum, entry in
+            sum + (entry.value.quantity.magnitude.multiplied(by: marks[entry.key] ?? entry.value.averagePrice) ?? .max)
+        }
+        let position = portfolio.position(order.instrument)
+        let now = WallClock.monotonicNanos()
+        let price: Fixed? =
+            switch order.type {
+            case .limit, .stopLimit: order.limitPrice
+            case .stop, .trailingStop: order.stopPrice.isPositive ? order.stopPrice : quote?.touch(for: order.side)
+            case .market: quote?.touch(for: order.side)
+            }
+        let verdict = rails.check(
+            instrument: order.instrument, side: order.side, quantity: order.quantity,
+            context: RiskRails.Context(
+                mode: mode, position: position, openSameSide: openSameSide, price: price, killSwitch: killLevel,
+                grossExposure: gross,
+                instrumentExposure: position.magnitude.multiplied(by: marks[order.instrument] ?? .zero) ?? .zero,
+                openOrders: open.count, lossPausedUntil: risk.lossPausedUntil, nowNanos: now))
+        guard verdict == .accept, gates else { return verdict }
+        return passGates(order.instrument, now: now)
+    }
+
+    /// Records a refusal: a REJECTED order (so a retry gets the same answer), an event, a metric.
+    func deny(_ order: inout OrderRecord, reason: RejectReason, message: String, at now: Int64) throws(EngineError) {
+        order.reject(reason: reason.rawValue, message: message, at: now)
+        try record(order)
+        audit.order("order_denied", order)
+        pendingEvents.append(
+            .risk(
+                RiskNotice(
+                    kind: "ORDER_DENIED", reason: reason.rawValue, message: message, instrument: order.instrument,
+                    clientOrderID: order.clientOrderID, model: order.model)))
+        try commitAndPublish()
+        observer.orderRejected(model: order.model, reason: reason.rawValue)
+    }
+
+    /// Sends a PENDING_SUBMIT order (intent already durable) to the venue and applies the answer.
+    func send(_ clientOrderID: String) async throws(EngineError) {
+        guard let order = open[clientOrderID], order.status == .pendingSubmit else { return }
+        let sendType: OrderType = order.type == .stopLimit ? .limit : (order.type.isTriggered ? .market : order.type)
         let request = VenueOrderRequest(
-            clientOrderID: order.clientOrderID, instrument: order.instrument, side: order.side, type: order.type,
-            timeInForce: order.timeInForce, quantity: quantity, limitPrice: order.limitPrice)
+            clientOrderID: order.clientOrderID, instrument: order.instrument, side: order.side, type: sendType,
+            timeInForce: sendType == .market ? .ioc : order.timeInForce, quantity: order.quantity,
+            limitPrice: sendType == .limit ? order.limitPrice : .zero)
         do {
             let report = try await venue.submit(request)
             recordVenueOutcome(success: true)
@@ -106,7 +149,22 @@ extension Engine {
             throw EngineError(.internalError, "\(error)")
         }
         try commitAndPublish()
-        return SubmitOutcome(order: try self.order(order.clientOrderID) ?? order, duplicate: false)
+        try await settleContingents()
+    }
+
+    /// Asks the venue about an order whose submission outcome is unknown and applies what it says.
+    func resolvePending(_ order: OrderRecord) async throws(EngineError) {
+        do {
+            if let report = try await venue.order(clientOrderID: order.clientOrderID, instrument: order.instrument) {
+                try apply(report)
+                try commitAndPublish()
+            }
+        } catch let error as EngineError {
+            throw error
+        } catch {
+            logger.warning(
+                "venue still unreachable for a pending order", metadata: ["client_order_id": "\(order.clientOrderID)"])
+        }
     }
 
     /// A venue call that did not say yes. Rejected: the order is closed. Anything else: the order
@@ -136,6 +194,17 @@ extension Engine {
             if let closed = try order(clientOrderID) { return closed }
             throw EngineError(.notFound, "no order with client order id '\(clientOrderID)'")
         }
+        if order.status == .held {
+            // Never left the engine: cancelled here, at once (and a bracket entry's exits with it).
+            do { try order.apply(.canceled, at: WallClock.nowUnixNanos()) } catch {
+                throw EngineError(.failedPrecondition, "\(error)")
+            }
+            try record(order)
+            audit.order("cancelled_held", order)
+            try commitAndPublish()
+            try await settleContingents()
+            return order
+        }
         do { try order.apply(.cancelRequested, at: WallClock.nowUnixNanos()) } catch {
             throw EngineError(.failedPrecondition, "\(error)")
         }
@@ -159,6 +228,7 @@ extension Engine {
             throw EngineError(.internalError, "\(error)")
         }
         try commitAndPublish()
+        try await settleContingents()
         return try self.order(clientOrderID) ?? order
     }
 
@@ -203,15 +273,53 @@ extension Engine {
         else {
             throw EngineError(.invalidArgument, "give exactly one of a positive quantity or a positive quote quantity")
         }
+        func require(_ condition: Bool, _ message: String) throws(EngineError) {
+            if !condition { throw EngineError(.invalidArgument, message) }
+        }
         switch command.type {
         case .market:
-            guard command.limitPrice.isZero else {
-                throw EngineError(.invalidArgument, "a market order takes no limit price")
-            }
+            try require(command.limitPrice.isZero, "a market order takes no limit price")
         case .limit:
-            guard command.limitPrice.isPositive else {
-                throw EngineError(.invalidArgument, "a limit order needs a positive limit price")
-            }
+            try require(command.limitPrice.isPositive, "a limit order needs a positive limit price")
+        case .stop:
+            try require(command.stopPrice.isPositive, "a stop order needs a positive stop price")
+            try require(command.limitPrice.isZero, "a stop order takes no limit price (use STOP_LIMIT)")
+        case .stopLimit:
+            try require(
+                command.stopPrice.isPositive && command.limitPrice.isPositive,
+                "a stop-limit order needs a stop and a limit price")
+        case .trailingStop:
+            try require(
+                command.trailingOffset.isPositive != (command.trailingBps > 0) && !command.trailingOffset.isNegative
+                    && command.trailingBps >= 0 && command.trailingBps < 10_000,
+                "a trailing stop needs exactly one of a positive offset or a percentage (1-9999 bps)")
+            try require(command.quoteQuantity.isZero, "size a trailing stop by quantity")
+        }
+        if command.type != .trailingStop {
+            try require(
+                command.trailingOffset.isZero && command.trailingBps == 0,
+                "only a trailing stop takes a trailing distance")
+        }
+        if command.type != .stop && command.type != .stopLimit {
+            try require(command.stopPrice.isZero, "only STOP and STOP_LIMIT take a stop price")
+        }
+        if command.isBracket {
+            try require(command.type == .market || command.type == .limit, "a bracket entry is a MARKET or LIMIT order")
+            try require(
+                command.takeProfitPrice.isPositive && command.stopLossPrice.isPositive,
+                "a bracket needs both take_profit and stop_loss prices")
+            let ordered =
+                command.side == .buy
+                ? command.takeProfitPrice > command.stopLossPrice : command.takeProfitPrice < command.stopLossPrice
+            try require(ordered, "the take-profit must be on the profitable side of the stop-loss")
+            try require(
+                command.clientOrderID.utf8.count <= 61, "a bracket's client_order_id must be at most 61 characters")
+            try require(command.ocoStopPrice.isZero, "an order is a bracket or an OCO, not both")
+        }
+        if command.ocoStopPrice.isPositive {
+            try require(command.type == .limit, "an OCO pairs a LIMIT order with a stop leg")
+            try require(
+                command.clientOrderID.utf8.count <= 61, "an OCO's client_order_id must be at most 61 characters")
         }
         guard !command.model.isEmpty, command.model.utf8.count <= 64 else {
             throw EngineError(.invalidArgument, "model must be 1-64 characters")

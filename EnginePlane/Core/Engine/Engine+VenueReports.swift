@@ -4,12 +4,15 @@ import TradingDomain
 
 extension Engine {
     /// Handles one venue-pushed event (a resting order filled, canceled, ...).
-    public func handle(_ event: VenueEvent) {
+    public func handle(_ event: VenueEvent) async {
         switch event {
+        case .quotes(let quotes):
+            await handleQuotes(quotes)
         case .order(let report):
             do {
                 try apply(report)
                 try commitAndPublish()
+                try await settleContingents()
             } catch {
                 logger.error(
                     "could not apply a venue report",

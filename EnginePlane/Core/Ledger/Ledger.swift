@@ -12,6 +12,27 @@ public final class Ledger {
     public init(path: String, durability: SQLiteDatabase.Durability = .full) throws(StorageError) {
         database = try SQLiteDatabase(path: path, durability: durability)
         try database.execute(Self.schema)
+        try migrate()
+    }
+
+    /// Columns added after the first release: added in place to older ledgers.
+    static let addedOrderColumns: [(name: String, definition: String)] = [
+        ("stop_price", "INTEGER NOT NULL DEFAULT 0"), ("trailing_offset", "INTEGER NOT NULL DEFAULT 0"),
+        ("trailing_bps", "INTEGER NOT NULL DEFAULT 0"), ("water_mark", "INTEGER NOT NULL DEFAULT 0"),
+        ("parent_id", "TEXT NOT NULL DEFAULT ''"), ("oco_group", "TEXT NOT NULL DEFAULT ''"),
+    ]
+
+    private func migrate() throws(StorageError) {
+        let columns = try database.statement("PRAGMA table_info(orders)")
+        var names = Set<String>()
+        while try columns.step() { names.insert(columns.string(1)) }
+        for column in Self.addedOrderColumns where !names.contains(column.name) {
+            try database.execute("ALTER TABLE orders ADD COLUMN \(column.name) \(column.definition)")
+        }
+        try database.execute("CREATE INDEX IF NOT EXISTS orders_oco ON orders(oco_group) WHERE oco_group != ''")
+        try database.execute(
+            "CREATE INDEX IF NOT EXISTS orders_open2 ON orders(status) WHERE status IN ('PENDING_SUBMIT','ACCEPTED','PARTIALLY_FILLED','PENDING_CANCEL','HELD')"
+        )
     }
 
     static let schema = """
@@ -95,11 +116,12 @@ public final class Ledger {
         try beginIfNeeded()
         try database.statement(
             """
-            INSERT INTO orders VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+            INSERT INTO orders (\(Self.orderColumns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
             ON CONFLICT(client_order_id) DO UPDATE SET venue_order_id=excluded.venue_order_id,
               status=excluded.status, filled_quantity=excluded.filled_quantity,
               average_fill_price=excluded.average_fill_price, reject_reason=excluded.reject_reason,
-              reject_message=excluded.reject_message, updated_ns=excluded.updated_ns
+              reject_message=excluded.reject_message, updated_ns=excluded.updated_ns,
+              stop_price=excluded.stop_price, water_mark=excluded.water_mark
             """
         )
         .bind(1, order.clientOrderID).bind(2, order.venueOrderID).bind(3, order.instrument.description)
@@ -108,13 +130,15 @@ public final class Ledger {
         .bind(10, order.status.rawValue).bind(11, order.filledQuantity.units).bind(12, order.averageFillPrice.units)
         .bind(13, order.rejectReason).bind(14, order.rejectMessage).bind(15, order.model).bind(16, order.strategy)
         .bind(17, order.createdUnixNanos).bind(18, order.updatedUnixNanos)
+        .bind(19, order.stopPrice.units).bind(20, order.trailingOffset.units).bind(21, order.trailingBps)
+        .bind(22, order.waterMark.units).bind(23, order.parentID).bind(24, order.ocoGroup)
         .run()
     }
 
     static let orderColumns = """
         client_order_id, venue_order_id, symbol, side, type, time_in_force, quantity, quote_quantity,
         limit_price, status, filled_quantity, average_fill_price, reject_reason, reject_message, model, strategy,
-        created_ns, updated_ns
+        created_ns, updated_ns, stop_price, trailing_offset, trailing_bps, water_mark, parent_id, oco_group
         """
 
     public func order(_ clientOrderID: String) throws(StorageError) -> OrderRecord? {
@@ -128,8 +152,17 @@ public final class Ledger {
         let statement = try database.statement(
             """
             SELECT \(Self.orderColumns) FROM orders
-            WHERE status IN ('PENDING_SUBMIT','ACCEPTED','PARTIALLY_FILLED','PENDING_CANCEL')
+            WHERE status IN ('PENDING_SUBMIT','ACCEPTED','PARTIALLY_FILLED','PENDING_CANCEL','HELD')
             """)
+        var out: [OrderRecord] = []
+        while try statement.step() { out.append(try Self.decodeOrder(statement)) }
+        return out
+    }
+
+    /// The members of an OCO group.
+    func orders(inGroup group: String) throws(StorageError) -> [OrderRecord] {
+        let statement = try database.statement("SELECT \(Self.orderColumns) FROM orders WHERE oco_group = ?")
+        statement.bind(1, group)
         var out: [OrderRecord] = []
         while try statement.step() { out.append(try Self.decodeOrder(statement)) }
         return out
@@ -150,7 +183,7 @@ public final class Ledger {
         guard let type = OrderType(rawValue: row.string(4)) else { throw corrupt("type") }
         guard let tif = TimeInForce(rawValue: row.string(5)) else { throw corrupt("time in force") }
         guard let status = OrderStatus(rawValue: row.string(9)) else { throw corrupt("status") }
-        return OrderRecord(
+        var order = OrderRecord(
             clientOrderID: row.string(0), venueOrderID: row.string(1), instrument: instrument, side: side, type: type,
             timeInForce: tif, limitPrice: Fixed(units: row.int64(8)), quoteQuantity: Fixed(units: row.int64(7)),
             progress: OrderProgress(
@@ -158,6 +191,13 @@ public final class Ledger {
             averageFillPrice: Fixed(units: row.int64(11)), rejectReason: row.string(12), rejectMessage: row.string(13),
             model: row.string(14), strategy: row.string(15), createdUnixNanos: row.int64(16),
             updatedUnixNanos: row.int64(17))
+        order.stopPrice = Fixed(units: row.int64(18))
+        order.trailingOffset = Fixed(units: row.int64(19))
+        order.trailingBps = row.int64(20)
+        order.waterMark = Fixed(units: row.int64(21))
+        order.parentID = row.string(22)
+        order.ocoGroup = row.string(23)
+        return order
     }
 
     // MARK: fills

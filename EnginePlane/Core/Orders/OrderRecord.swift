@@ -20,6 +20,17 @@ public struct OrderRecord: Sendable, Hashable {
     public let strategy: String
     public let createdUnixNanos: Int64
     public internal(set) var updatedUnixNanos: Int64
+    /// Trigger of STOP / STOP_LIMIT; the current stop of a TRAILING_STOP.
+    public internal(set) var stopPrice: Fixed = .zero
+    /// TRAILING_STOP distance: a price offset, or basis points of the best price.
+    public internal(set) var trailingOffset: Fixed = .zero
+    public internal(set) var trailingBps: Int64 = 0
+    /// TRAILING_STOP: the best price seen since it was armed (highest bid for a sell, lowest ask for a buy).
+    public internal(set) var waterMark: Fixed = .zero
+    /// Bracket children: the entry order they wait for.
+    public internal(set) var parentID: String = ""
+    /// Orders in one group cancel each other when one of them fills (OCO, bracket exits).
+    public internal(set) var ocoGroup: String = ""
 
     public var status: OrderStatus { progress.status }
     public var quantity: Fixed { progress.quantity }

@@ -14,6 +14,18 @@ public struct SubmitCommand: Sendable, Hashable {
     public var limitPrice: Fixed
     public var model: String
     public var strategy: String
+    /// STOP, STOP_LIMIT trigger.
+    public var stopPrice: Fixed = .zero
+    /// TRAILING_STOP distance: an offset or basis points (one of them).
+    public var trailingOffset: Fixed = .zero
+    public var trailingBps: Int64 = 0
+    /// Bracket exits; either makes the order a bracket entry.
+    public var takeProfitPrice: Fixed = .zero
+    public var stopLossPrice: Fixed = .zero
+    /// OCO: a STOP leg at this price beside a LIMIT order.
+    public var ocoStopPrice: Fixed = .zero
+
+    public var isBracket: Bool { takeProfitPrice.isPositive || stopLossPrice.isPositive }
 
     public init(
         clientOrderID: String, instrument: InstrumentID, side: Side, type: OrderType, timeInForce: TimeInForce? = nil,
@@ -38,6 +50,8 @@ public struct SubmitCommand: Sendable, Hashable {
     func matches(_ order: OrderRecord) -> Bool {
         order.instrument == instrument && order.side == side && order.type == type
             && order.limitPrice == limitPrice && order.model == model
+            && (order.type != .stop && order.type != .stopLimit || order.stopPrice == stopPrice)
+            && order.trailingOffset == trailingOffset && order.trailingBps == trailingBps
             && (quoteQuantity.isZero
                 ? order.quantity == quantity && order.quoteQuantity.isZero : order.quoteQuantity == quoteQuantity)
     }
@@ -48,6 +62,8 @@ public struct SubmitOutcome: Sendable {
     public let order: OrderRecord
     /// The client order id was already known: `order` is the existing order, nothing new was sent.
     public let duplicate: Bool
+    /// Legs the engine created with it (bracket exits, the OCO stop).
+    public var legs: [OrderRecord] = []
 }
 
 /// A command the engine refuses before anything is recorded.

@@ -118,6 +118,8 @@ public struct VenueFill: Sendable, Hashable {
 public enum VenueEvent: Sendable {
     /// An order changed at the venue (e.g. a resting limit order filled). Carries all fills so far.
     case order(VenueOrderReport)
+    /// New best prices (every tick): the engine moves trailing stops and fires triggers.
+    case quotes([InstrumentID: Quote])
 }
 
 /// A venue call that failed. `outcomeUnknown` means the request may have reached the venue:

@@ -80,6 +80,7 @@ public final class PaperVenue: VenueClient {
             return  // the book rolled back; the next tick retries from the same state
         }
         for report in reports { continuation.yield(.order(report)) }
+        continuation.yield(.quotes(book.withLock { $0.quotes }))
     }
 
     public func submit(_ request: VenueOrderRequest) async throws(VenueError) -> VenueOrderReport {
