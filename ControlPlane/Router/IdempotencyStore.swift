@@ -42,6 +42,17 @@ final class IdempotencyStore {
             engineID: statement.string(3), createdUnixNanos: statement.int64(4))
     }
 
+    /// Forgets keys created before `cutoff` (Unix ns); returns how many.
+    @discardableResult
+    func prune(createdBefore cutoff: Int64) throws(StorageError) -> Int64 {
+        let statement = try database.statement("DELETE FROM idempotency WHERE created_ns < ?")
+        statement.bind(1, cutoff)
+        try statement.run()
+        let count = try database.statement("SELECT changes()")
+        _ = try count.step()
+        return count.int64(0)
+    }
+
     func insert(_ entry: Entry) throws(StorageError) {
         try database.statement(
             "INSERT INTO idempotency (key, body_hash, client_order_id, model, engine_id, created_ns) VALUES (?,?,?,?,?,?)"

@@ -22,10 +22,16 @@ public actor SignalRouter {
 
     private var weights: StrategyWeights
     private let store: IdempotencyStore
+    /// How long a key is remembered; after that, the same key is a new signal.
+    private let keyLifetimeNanos: Int64
+    private var insertsSincePrune = 0
 
-    public init(weights: StrategyWeights, statePath: String) throws(StorageError) {
+    public init(weights: StrategyWeights, statePath: String, keyLifetime: Duration = .seconds(86_400)) throws(StorageError) {
         self.weights = weights
         self.store = try IdempotencyStore(path: statePath)
+        let (seconds, attoseconds) = keyLifetime.components
+        self.keyLifetimeNanos = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+        try store.prune(createdBefore: WallClock.nowUnixNanos() - keyLifetimeNanos)
     }
 
     public var currentWeights: StrategyWeights { weights }
@@ -48,7 +54,8 @@ public actor SignalRouter {
         let bodyHash = Digest.hex(Digest.sha256(body))
         let existing: IdempotencyStore.Entry?
         do { existing = try store.entry(key: key) } catch { throw SignalError.storage("\(error)") }
-        if let existing {
+        let now = WallClock.nowUnixNanos()
+        if let existing, existing.createdUnixNanos >= now - keyLifetimeNanos {
             guard existing.bodyHash == bodyHash else {
                 throw SignalError.keyReused("X-Idempotency-Key '\(key)' was already used with a different request body")
             }
@@ -56,7 +63,17 @@ public actor SignalRouter {
                 model: existing.model, clientOrderID: existing.clientOrderID,
                 engineID: existing.engineID.isEmpty ? engineFor(existing.model) : existing.engineID, isRetry: true)
         }
-        let digest = Digest.sha256(Array("signal\u{0}\(key)".utf8))
+        if existing != nil {
+            // An expired key: forget it, and treat the signal as new (with a fresh client order id,
+            // so it cannot collide with the order the old key made).
+            do { try store.prune(createdBefore: now - keyLifetimeNanos) } catch { throw SignalError.storage("\(error)") }
+        }
+        insertsSincePrune += 1
+        if insertsSincePrune >= 1_000 {
+            insertsSincePrune = 0
+            do { try store.prune(createdBefore: now - keyLifetimeNanos) } catch { throw SignalError.storage("\(error)") }
+        }
+        let digest = Digest.sha256(Array("signal\u{0}\(key)\u{0}\(now / keyLifetimeNanosOrOne)".utf8))
         let draw =
             Double(UInt64(digest[0]) << 24 | UInt64(digest[1]) << 16 | UInt64(digest[2]) << 8 | UInt64(digest[3]))
             / Double(UInt64(1) << 32)
@@ -73,6 +90,9 @@ public actor SignalRouter {
         }
         return Decision(model: model, clientOrderID: clientOrderID, engineID: engineID, isRetry: false)
     }
+
+    /// Keys are scoped to their lifetime window, so a key reused after it expired derives a new id.
+    private var keyLifetimeNanosOrOne: Int64 { max(1, keyLifetimeNanos) }
 
     private func pickModel(_ signal: Signal, draw: Double) throws(SignalError) -> String {
         if let model = signal.model { return model }

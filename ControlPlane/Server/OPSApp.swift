@@ -26,8 +26,14 @@ public enum OPSApp {
         public var stateDir: String
         public var fleetSecretFile: String?
         public var logLevel: String
+        /// How long X-Idempotency-Key values are remembered.
+        public var idempotencyKeyLifetime: Duration
 
-        public init(config: String, listen: String, stateDir: String, fleetSecretFile: String?, logLevel: String) {
+        public init(
+            config: String, listen: String, stateDir: String, fleetSecretFile: String?, logLevel: String,
+            idempotencyKeyLifetime: Duration = .seconds(86_400)
+        ) {
+            self.idempotencyKeyLifetime = idempotencyKeyLifetime
             self.config = config
             self.listen = listen
             self.stateDir = stateDir
@@ -69,7 +75,9 @@ public enum OPSApp {
                 message: "cannot create the state directory: \(error.localizedDescription)")
         }
         let router: SignalRouter
-        do { router = try SignalRouter(weights: weights, statePath: "\(options.stateDir)/idempotency.sqlite") } catch {
+        do { router = try SignalRouter(
+                weights: weights, statePath: "\(options.stateDir)/idempotency.sqlite",
+                keyLifetime: options.idempotencyKeyLifetime) } catch {
             throw OPSConfigError(file: options.stateDir, line: nil, message: "\(error)")
         }
 
