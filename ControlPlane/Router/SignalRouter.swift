@@ -26,7 +26,9 @@ public actor SignalRouter {
     private let keyLifetimeNanos: Int64
     private var insertsSincePrune = 0
 
-    public init(weights: StrategyWeights, statePath: String, keyLifetime: Duration = .seconds(86_400)) throws(StorageError) {
+    public init(
+        weights: StrategyWeights, statePath: String, keyLifetime: Duration = .seconds(86_400)
+    ) throws(StorageError) {
         self.weights = weights
         self.store = try IdempotencyStore(path: statePath)
         let (seconds, attoseconds) = keyLifetime.components
@@ -66,12 +68,16 @@ public actor SignalRouter {
         if existing != nil {
             // An expired key: forget it, and treat the signal as new (with a fresh client order id,
             // so it cannot collide with the order the old key made).
-            do { try store.prune(createdBefore: now - keyLifetimeNanos) } catch { throw SignalError.storage("\(error)") }
+            do { try store.prune(createdBefore: now - keyLifetimeNanos) } catch {
+                throw SignalError.storage("\(error)")
+            }
         }
         insertsSincePrune += 1
         if insertsSincePrune >= 1_000 {
             insertsSincePrune = 0
-            do { try store.prune(createdBefore: now - keyLifetimeNanos) } catch { throw SignalError.storage("\(error)") }
+            do { try store.prune(createdBefore: now - keyLifetimeNanos) } catch {
+                throw SignalError.storage("\(error)")
+            }
         }
         let digest = Digest.sha256(Array("signal\u{0}\(key)\u{0}\(now / keyLifetimeNanosOrOne)".utf8))
         let draw =

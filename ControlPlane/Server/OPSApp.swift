@@ -75,9 +75,11 @@ public enum OPSApp {
                 message: "cannot create the state directory: \(error.localizedDescription)")
         }
         let router: SignalRouter
-        do { router = try SignalRouter(
+        do {
+            router = try SignalRouter(
                 weights: weights, statePath: "\(options.stateDir)/idempotency.sqlite",
-                keyLifetime: options.idempotencyKeyLifetime) } catch {
+                keyLifetime: options.idempotencyKeyLifetime)
+        } catch {
             throw OPSConfigError(file: options.stateDir, line: nil, message: "\(error)")
         }
 

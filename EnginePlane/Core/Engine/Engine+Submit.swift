@@ -46,7 +46,8 @@ extension Engine {
             type: command.type,
             timeInForce: command.effectiveTimeInForce, limitPrice: command.limitPrice,
             quoteQuantity: command.quoteQuantity,
-            progress: OrderProgress(quantity: quantity, status: command.type.isTriggered ? .held : .pendingSubmit),
+            progress: OrderProgress(
+                quantity: quantity, status: emulated(command.type) ? .held : .pendingSubmit),
             model: command.model, strategy: command.strategy, createdUnixNanos: now, updatedUnixNanos: now)
         order.stopPrice = command.stopPrice
         order.trailingOffset = command.trailingOffset
@@ -131,11 +132,19 @@ extension Engine {
     /// Sends a PENDING_SUBMIT order (intent already durable) to the venue and applies the answer.
     func send(_ clientOrderID: String) async throws(EngineError) {
         guard let order = open[clientOrderID], order.status == .pendingSubmit else { return }
-        let sendType: OrderType = order.type == .stopLimit ? .limit : (order.type.isTriggered ? .market : order.type)
-        let request = VenueOrderRequest(
+        // An emulated stop that fired goes out as what it turns into; a native one as itself.
+        let sendType: OrderType =
+            !emulated(order.type)
+            ? order.type : order.type == .stopLimit ? .limit : (order.type.isTriggered ? .market : order.type)
+        var request = VenueOrderRequest(
             clientOrderID: order.clientOrderID, instrument: order.instrument, side: order.side, type: sendType,
             timeInForce: sendType == .market ? .ioc : order.timeInForce, quantity: order.quantity,
-            limitPrice: sendType == .limit ? order.limitPrice : .zero)
+            limitPrice: sendType.hasLimitPrice ? order.limitPrice : .zero)
+        if !emulated(order.type) {
+            request.stopPrice = order.stopPrice
+            request.trailingOffset = order.trailingOffset
+            request.trailingBps = order.trailingBps
+        }
         do {
             let report = try await venue.submit(request)
             recordVenueOutcome(success: true)
@@ -151,6 +160,9 @@ extension Engine {
         try commitAndPublish()
         try await settleContingents()
     }
+
+    /// True when the engine holds and fires this type itself because the venue lacks it.
+    func emulated(_ type: OrderType) -> Bool { type.isTriggered && !venue.nativeOrderTypes.contains(type) }
 
     /// Asks the venue about an order whose submission outcome is unknown and applies what it says.
     func resolvePending(_ order: OrderRecord) async throws(EngineError) {

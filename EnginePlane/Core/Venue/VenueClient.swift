@@ -8,6 +8,10 @@ public protocol VenueClient: Sendable {
     /// Venue-pushed events (fills of resting orders, order updates, quotes), in venue order.
     var events: AsyncStream<VenueEvent> { get }
 
+    /// Order types the venue runs itself. The engine emulates the others (stops and trailing stops
+    /// held in the engine until their trigger), and always emulates OCO and bracket links.
+    var nativeOrderTypes: Set<OrderType> { get }
+
     /// Starts market data and event delivery.
     func start() async throws(VenueError)
     func stop() async
@@ -30,6 +34,10 @@ public protocol VenueClient: Sendable {
     func quotes() -> [InstrumentID: Quote]
 }
 
+extension VenueClient {
+    public var nativeOrderTypes: Set<OrderType> { [.market, .limit] }
+}
+
 public struct Quote: Sendable, Hashable {
     public var bid: Fixed
     public var ask: Fixed
@@ -50,6 +58,10 @@ public struct VenueOrderRequest: Sendable, Hashable {
     public var timeInForce: TimeInForce
     public var quantity: Fixed
     public var limitPrice: Fixed
+    /// For a venue that runs STOP / STOP_LIMIT / TRAILING_STOP natively.
+    public var stopPrice: Fixed = .zero
+    public var trailingOffset: Fixed = .zero
+    public var trailingBps: Int64 = 0
 
     public init(
         clientOrderID: String, instrument: InstrumentID, side: Side, type: OrderType, timeInForce: TimeInForce,
