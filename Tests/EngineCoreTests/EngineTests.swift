@@ -106,6 +106,26 @@ struct EngineTests {
         #expect(order.averageFillPrice == price, "a resting limit fills at its own price")
     }
 
+    /// Venues resend reports (reconnects, replays): the same report twice, or an old one after a
+    /// newer one, changes nothing.
+    @Test func duplicateAndStaleVenueReportsAreIgnored() async throws {
+        let harness = try EngineHarness()
+        _ = try await harness.engine.recover()
+        _ = try await harness.engine.submit(try harness.market("d1", .buy, "0.1"))
+        let report = try #require(try await harness.venue.order(clientOrderID: "d1", instrument: harness.btc))
+        let before = await harness.engine.snapshot()
+        await harness.engine.handle(.order(report))
+        await harness.engine.handle(.order(report))
+        var stale = report
+        stale.state = .accepted
+        stale.fills = []
+        await harness.engine.handle(.order(stale))
+        let after = await harness.engine.snapshot()
+        #expect(try await harness.engine.counts().fills == 1)
+        #expect(after.account.cash == before.account.cash)
+        #expect(try await harness.engine.order("d1")?.status == .filled)
+    }
+
     @Test func cancelClosesARestingOrder() async throws {
         let harness = try EngineHarness()
         _ = try await harness.engine.recover()
