@@ -31,8 +31,8 @@ public struct EngineOptions: ParsableArguments, Sendable {
 
     @Option(
         help: """
-            paper (simulated venue), dry-live (real venue data and account, orders recorded as simulated, never sent) \
-            or live (real orders: needs FLEET_LIVE_CONFIRM=\(RunMode.liveConfirmation) and an `account:` in --config).
+            paper (the simulated venue), or for real venues dry-live (orders never sent) or live (real orders: needs \
+            FLEET_LIVE_CONFIRM=\(RunMode.liveConfirmation) and an `account:` in --config). Only paper exists yet.
             """)
     public var mode: String = "paper"
 

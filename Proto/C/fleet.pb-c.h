@@ -566,7 +566,7 @@ struct  Fleet__V1__SubmitOrderRequest
    */
   int64_t trailing_percent_bps;
   /*
-   * Bracket: with either price set, the order is the entry and the engine adds a take-profit LIMIT
+   * Bracket: with both prices set, the order is the entry and the engine adds a take-profit LIMIT
    * ("<id>.tp") and a stop-loss STOP ("<id>.sl") on the other side, armed when the entry fills,
    * cancelling each other.
    */

@@ -1008,7 +1008,7 @@ public nonisolated struct Fleet_V1_SubmitOrderRequest: Sendable {
   /// ... or by percentage (basis points)
   public var trailingPercentBps: Int64 = 0
 
-  /// Bracket: with either price set, the order is the entry and the engine adds a take-profit LIMIT
+  /// Bracket: with both prices set, the order is the entry and the engine adds a take-profit LIMIT
   /// ("<id>.tp") and a stop-loss STOP ("<id>.sl") on the other side, armed when the entry fills,
   /// cancelling each other.
   public var takeProfitPriceE8: Int64 = 0

@@ -71,6 +71,9 @@ public struct OrderProgress: Sendable, Hashable {
             status = .canceled
         case (.held, .expired):
             status = .expired
+        // Refused by the rails when submitted or when its trigger fired.
+        case (.held, .rejected):
+            status = .rejected
         case (.held, _), (_, .triggered):
             throw illegal()
         case (.pendingSubmit, .accepted):

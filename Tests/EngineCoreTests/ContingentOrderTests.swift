@@ -98,6 +98,42 @@ struct ContingentOrderTests {
         #expect(try harness.venue.positions()[harness.btc] == .zero, "exactly one leg traded")
     }
 
+    @Test func ocoLimitFillingAtOnceCancelsTheStopAtOnce() async throws {
+        let harness = try EngineHarness()
+        _ = try await harness.engine.recover()
+        _ = try await harness.engine.submit(try harness.market("long", .buy, "0.1"))
+        let bid = try #require(harness.venue.quote(harness.btc)?.bid)
+        let oco = try await harness.engine.submit(
+            try command("oco2", .sell, .limit, "0.1", instrument: harness.btc, limit: bid - Fixed(100)) {
+                $0.ocoStopPrice = bid - Fixed(500)
+            })
+        #expect(oco.order.status == .filled)
+        #expect(try await harness.engine.order("oco2.sl")?.status == .canceled)
+    }
+
+    @Test func cancellingAnOCOLegCancelsTheGroup() async throws {
+        let harness = try EngineHarness()
+        _ = try await harness.engine.recover()
+        _ = try await harness.engine.submit(try harness.market("long", .buy, "0.1"))
+        let bid = try #require(harness.venue.quote(harness.btc)?.bid)
+        _ = try await harness.engine.submit(
+            try command("oco3", .sell, .limit, "0.1", instrument: harness.btc, limit: bid + Fixed(5_000)) {
+                $0.ocoStopPrice = bid - Fixed(500)
+            })
+        _ = try await harness.engine.cancel(clientOrderID: "oco3")
+        #expect(try await harness.engine.order("oco3.sl")?.status == .canceled)
+    }
+
+    @Test func aHeldOrderRefusedByTheRailsIsRejectedNotLeftHeld() async throws {
+        let harness = try EngineHarness()
+        _ = try await harness.engine.recover()
+        _ = try await harness.engine.setTradingMode(.halted, reason: "test")
+        let stop = try await harness.engine.submit(
+            try command("halted-stop", .sell, .stop, "0.1", instrument: harness.btc) { $0.stopPrice = Fixed(60_000) })
+        #expect(stop.order.status == .rejected)
+        #expect(stop.order.rejectReason == "TRADING_HALTED")
+    }
+
     @Test func bracketArmsItsExitsWhenTheEntryFills() async throws {
         let harness = try EngineHarness()
         _ = try await harness.engine.recover()

@@ -98,14 +98,14 @@ extension Engine {
     /// Sends a held order whose trigger fired. OCO: its siblings at the venue are cancelled first,
     /// and if one of them already filled, this order is cancelled instead: never both.
     func fire(_ id: String, quote quotes: [InstrumentID: Quote]) async {
-        guard var order = open[id], order.status == .held else { return }
+        guard let order = open[id], order.status == .held else { return }
         do {
             if !order.ocoGroup.isEmpty {
                 let siblingFilled = try await cancelSiblings(of: order)
-                if siblingFilled {
-                    try order.apply(.canceled, at: WallClock.nowUnixNanos())
-                    try record(order)
-                    audit.order("oco_cancelled", order)
+                if siblingFilled, var current = open[id], current.status == .held {
+                    try current.apply(.canceled, at: WallClock.nowUnixNanos())
+                    try record(current)
+                    audit.order("oco_cancelled", current)
                     try commitAndPublish()
                     return
                 }
@@ -119,7 +119,8 @@ extension Engine {
     /// A held order leaves: the rails again (mode, kill switch, rates), then the durable intent,
     /// then the venue.
     func release(_ held: OrderRecord, quote: Quote?, why: String) async throws(EngineError) {
-        var order = held
+        // Re-read: a sibling's cancel may have closed it while this one was being decided.
+        guard var order = open[held.clientOrderID], order.status == .held else { return }
         if case .reject(let reason, let message) = riskVerdict(for: order, quote: quote, gates: true) {
             try deny(&order, reason: reason, message: message, at: WallClock.nowUnixNanos())
             return
@@ -146,7 +147,7 @@ extension Engine {
                 audit.order("oco_cancelled", closed)
                 continue
             }
-            _ = try? await cancel(clientOrderID: sibling.clientOrderID)
+            _ = try? await cancelOne(clientOrderID: sibling.clientOrderID, settle: false)
             if let after = try self.order(sibling.clientOrderID), after.filledQuantity.isPositive { filled = true }
         }
         // A sibling that filled before this call counts too.
@@ -166,10 +167,15 @@ extension Engine {
     /// its take-profit (its stop-loss stays held, now armed); an entry that closed without filling
     /// cancels its exits.
     func settleContingents() async throws(EngineError) {
-        let snapshot = Array(open.values)
-        for order in snapshot where !order.ocoGroup.isEmpty && order.filledQuantity.isPositive {
-            _ = try await cancelSiblings(of: order)
+        // A member with any fill ends its group: the others are cancelled. Filled members have left
+        // the open set, so the groups are found from the members still open.
+        let groups = Set(open.values.map(\.ocoGroup).filter { !$0.isEmpty })
+        for group in groups.sorted() {
+            let members = try groupMembers(group)
+            guard let filled = members.first(where: { $0.filledQuantity.isPositive }) else { continue }
+            _ = try await cancelSiblings(of: filled)
         }
+        let snapshot = Array(open.values)
         for child in snapshot where !child.parentID.isEmpty && child.status == .held {
             guard let parent = try self.order(child.parentID) else { continue }
             if parent.status == .filled, child.type == .limit {

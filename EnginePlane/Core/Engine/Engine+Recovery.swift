@@ -149,7 +149,15 @@ extension Engine {
                         model: "")))
         }
         try commitAndPublish()
-        if !report.positionMismatches.isEmpty || !report.externalOrders.isEmpty {
+        let signature =
+            report.externalOrders.sorted().joined(separator: ",") + "|"
+            + report.positionMismatches.sorted { $0.key < $1.key }.map {
+                "\($0.key)=\($0.value.engine)/\($0.value.venue)"
+            }
+            .joined(separator: ",")
+        let isNewFinding = signature != lastMismatchSignature
+        lastMismatchSignature = signature
+        if isNewFinding, !report.positionMismatches.isEmpty || !report.externalOrders.isEmpty {
             logger.error(
                 "reconciliation mismatch",
                 metadata: [

@@ -70,6 +70,18 @@ extension Engine {
     /// Stateful gates run after the pure rails accepted: the venue breaker and the rate buckets.
     /// Tokens are taken only when every gate passes.
     func passGates(_ instrument: InstrumentID, now: Int64) -> RiskRails.Verdict {
+        // Rates first: the breaker's half-open probe is only taken by an order that will leave.
+        var global = risk.orderBucket
+        var symbolBucket =
+            risk.symbolBuckets[instrument]
+            ?? rails.limits.symbolOrderRate.map { TokenBucket(ratePerSecond: $0.perSecond, burst: $0.burst) }
+        if let bucket = global, !(global?.hasToken(nowNanos: now) ?? true) {
+            return .reject(.rateLimit, "order rate above \(bucket.ratePerSecond)/s (burst \(bucket.burst))")
+        }
+        if let bucket = symbolBucket, !(symbolBucket?.hasToken(nowNanos: now) ?? true) {
+            return .reject(
+                .rateLimit, "\(instrument) order rate above \(bucket.ratePerSecond)/s (burst \(bucket.burst))")
+        }
         if var breaker = risk.breaker {
             let allowed = breaker.allow(nowNanos: now)
             risk.breaker = breaker
@@ -77,23 +89,8 @@ extension Engine {
                 return .reject(.circuitOpen, "the venue breaker is open after repeated venue errors; retry later")
             }
         }
-        var symbolBucket =
-            risk.symbolBuckets[instrument]
-            ?? rails.limits.symbolOrderRate.map { TokenBucket(ratePerSecond: $0.perSecond, burst: $0.burst) }
-        if var global = risk.orderBucket {
-            guard global.hasToken(nowNanos: now) else {
-                return .reject(.rateLimit, "order rate above \(global.ratePerSecond)/s (burst \(global.burst))")
-            }
-            if var bucket = symbolBucket, !bucket.hasToken(nowNanos: now) {
-                return .reject(
-                    .rateLimit, "\(instrument) order rate above \(bucket.ratePerSecond)/s (burst \(bucket.burst))")
-            }
-            _ = global.take(nowNanos: now)
-            risk.orderBucket = global
-        } else if var bucket = symbolBucket, !bucket.hasToken(nowNanos: now) {
-            return .reject(
-                .rateLimit, "\(instrument) order rate above \(bucket.ratePerSecond)/s (burst \(bucket.burst))")
-        }
+        _ = global?.take(nowNanos: now)
+        risk.orderBucket = global
         if symbolBucket != nil {
             _ = symbolBucket?.take(nowNanos: now)
             risk.symbolBuckets[instrument] = symbolBucket

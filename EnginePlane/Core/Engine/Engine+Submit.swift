@@ -93,9 +93,10 @@ extension Engine {
                 ? sum + other.progress.remainingQuantity : sum
         }
         let marks = self.marks
-        let gross = portfolio.positions.reduce(Fixed.zero) { sum, entry in
-            sum + (entry.value.quantity.magnitude.multiplied(by: marks[entry.key] ?? entry.value.averagePrice) ?? .max)
+        func exposure(_ instrument: InstrumentID, _ lot: PositionLot) -> Fixed {
+            lot.quantity.magnitude.multiplied(by: marks[instrument] ?? lot.averagePrice) ?? .max
         }
+        let gross = portfolio.positions.reduce(Fixed.zero) { sum, entry in sum + exposure(entry.key, entry.value) }
         let position = portfolio.position(order.instrument)
         let now = WallClock.monotonicNanos()
         let price: Fixed? =
@@ -109,7 +110,8 @@ extension Engine {
             context: RiskRails.Context(
                 mode: mode, position: position, openSameSide: openSameSide, price: price, killSwitch: killLevel,
                 grossExposure: gross,
-                instrumentExposure: position.magnitude.multiplied(by: marks[order.instrument] ?? .zero) ?? .zero,
+                instrumentExposure: portfolio.positions[order.instrument].map { exposure(order.instrument, $0) }
+                    ?? .zero,
                 openOrders: open.count, lossPausedUntil: risk.lossPausedUntil, nowNanos: now))
         guard verdict == .accept, gates else { return verdict }
         return passGates(order.instrument, now: now)
@@ -198,7 +200,20 @@ extension Engine {
         }
     }
 
+    /// Cancels an order; an OCO member takes its group with it, a bracket entry its exits.
     public func cancel(clientOrderID: String) async throws(EngineError) -> OrderRecord {
+        let canceled = try await cancelOne(clientOrderID: clientOrderID)
+        if !canceled.ocoGroup.isEmpty {
+            for sibling in open.values
+            where sibling.ocoGroup == canceled.ocoGroup && sibling.clientOrderID != clientOrderID {
+                _ = try? await cancelOne(clientOrderID: sibling.clientOrderID, settle: false)
+            }
+        }
+        return try order(clientOrderID) ?? canceled
+    }
+
+    /// Cancels one order. `settle`: afterwards, arm or cancel the contingents that depend on it.
+    func cancelOne(clientOrderID: String, settle: Bool = true) async throws(EngineError) -> OrderRecord {
         guard killLevel != .hardKill else {
             throw EngineError(.failedPrecondition, "hard kill switch is set: nothing leaves, not even cancels")
         }
@@ -214,7 +229,7 @@ extension Engine {
             try record(order)
             audit.order("cancelled_held", order)
             try commitAndPublish()
-            try await settleContingents()
+            if settle { try await settleContingents() }
             return order
         }
         do { try order.apply(.cancelRequested, at: WallClock.nowUnixNanos()) } catch {
@@ -240,7 +255,7 @@ extension Engine {
             throw EngineError(.internalError, "\(error)")
         }
         try commitAndPublish()
-        try await settleContingents()
+        if settle { try await settleContingents() }
         return try self.order(clientOrderID) ?? order
     }
 

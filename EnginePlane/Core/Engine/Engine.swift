@@ -60,6 +60,9 @@ public actor Engine {
     public internal(set) var isReady = false
     let killSwitch: KillSwitch
     var killLevel: KillSwitch.Level
+    /// What the last reconciliation found, so a lasting mismatch triggers its policy once, not on
+    /// every pass (an operator's resume is not undone by the same finding).
+    var lastMismatchSignature = ""
     var risk: RiskState
 
     public init(
