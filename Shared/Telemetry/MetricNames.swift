@@ -14,7 +14,6 @@ public enum MetricNames {
     public static let tradingMode = "engine_trading_mode"
     public static let engineReady = "engine_ready"
     public static let ledgerWriteLatency = "ledger_write_seconds"
-    public static let linkConnections = "link_connections"
     public static let engineRunMode = "engine_run_mode"
     public static let breakerState = "engine_breaker_state"
     public static let killSwitch = "engine_kill_switch"
@@ -25,6 +24,4 @@ public enum MetricNames {
     public static let signalLatency = "ops_signal_seconds"
     public static let engineUp = "ops_engine_up"
     public static let engineReconnects = "ops_engine_reconnects_total"
-    public static let opsPnLRealized = "ops_pnl_realized_usd"
-    public static let opsPnLUnrealized = "ops_pnl_unrealized_usd"
 }

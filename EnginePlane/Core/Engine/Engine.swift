@@ -108,15 +108,17 @@ public actor Engine {
     /// acknowledged before it is durable.
     func commitAndPublish() throws(EngineError) {
         let started = WallClock.nowUnixNanos()
+        let committed: Bool
         do {
-            try ledger.commit()
+            committed = try ledger.commit()
         } catch {
             ledger.rollback()
             pendingEvents.removeAll()
             logger.critical("ledger commit failed", metadata: ["error": "\(error)"])
             throw EngineError(.internalError, "ledger commit failed: \(error)")
         }
-        observer.ledgerCommitted(nanos: WallClock.nowUnixNanos() - started)
+        // Only real commits count toward ledger_write_seconds (heartbeats and quote ticks often have none).
+        if committed { observer.ledgerCommitted(nanos: WallClock.nowUnixNanos() - started) }
         guard !pendingEvents.isEmpty else { return }
         let now = WallClock.nowUnixNanos()
         var batch: [EventEnvelope] = []

@@ -101,9 +101,12 @@ public final class Ledger {
         if !database.isInTransaction { try database.execute("BEGIN IMMEDIATE") }
     }
 
-    /// Makes every write since the last commit durable.
-    public func commit() throws(StorageError) {
-        if database.isInTransaction { try database.execute("COMMIT") }
+    /// Makes every write since the last commit durable; false when there was nothing to commit.
+    @discardableResult
+    public func commit() throws(StorageError) -> Bool {
+        guard database.isInTransaction else { return false }
+        try database.execute("COMMIT")
+        return true
     }
 
     func rollback() {
@@ -287,12 +290,6 @@ public final class Ledger {
             .bind(1, clientOrderID).bind(2, venueOrderID).bind(3, state).bind(4, WallClock.nowUnixNanos())
             .run()
         return true
-    }
-
-    public func externalOrderCount() throws(StorageError) -> Int64 {
-        let statement = try database.statement("SELECT count(*) FROM external_orders")
-        _ = try statement.step()
-        return statement.int64(0)
     }
 
     // MARK: settings
