@@ -206,7 +206,7 @@ struct EngineService: Service {
         let link = try await FleetServer.start(
             configuration: .init(host: rpcAddress.host, port: rpcAddress.port), service: service, secret: secret,
             group: MultiThreadedEventLoopGroup.singleton, logger: logger)
-        await engine.markReady()
+        try await engine.markReady()
         metrics.setReady(true)
         setStatus(readyText)
         notifier.ready(status: readyText)
@@ -220,6 +220,11 @@ struct EngineService: Service {
         var nextReconcile = ContinuousClock.now + reconcileInterval
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             await engine.heartbeat()
+            if let failure = await engine.ledgerFailure {
+                // Fail-stop: exit non-zero without the watchdog ping; systemd restarts and recovery resumes.
+                metrics.setReady(false)
+                throw failure
+            }
             notifier.watchdog()
             if let path = configPath, let stamp = modificationStamp(path), stamp != configStamp {
                 configStamp = stamp

@@ -38,6 +38,11 @@ public final class AppendLog {
         try writeAll(bytes)
     }
 
+    /// Appends bytes that already hold whole lines, in one write.
+    public func append(bytes: [UInt8]) throws(StorageError) {
+        try writeAll(bytes)
+    }
+
     public func sync() throws(StorageError) {
         guard fsync(descriptor) == 0 else {
             throw StorageError(path: path, operation: "fsync", message: String(cString: strerror(errno)))

@@ -31,6 +31,8 @@ public final class SQLiteDatabase {
         try execute("PRAGMA journal_mode=WAL")
         try execute("PRAGMA synchronous=\(durability.rawValue)")
         try execute("PRAGMA foreign_keys=ON")
+        // Statement journals (UPSERTs inside a long transaction need one) stay in memory, not temp files.
+        try execute("PRAGMA temp_store=MEMORY")
     }
 
     deinit {
@@ -80,6 +82,13 @@ public final class SQLiteDatabase {
     }
 
     public var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+
+    /// Rows changed by the last INSERT, UPDATE or DELETE.
+    public var changes: Int { Int(sqlite3_changes(handle)) }
+
+    /// Begins a write transaction, or commits one, through cached statements (no parsing per batch).
+    public func begin() throws(StorageError) { try statement("BEGIN IMMEDIATE").run() }
+    public func commit() throws(StorageError) { try statement("COMMIT").run() }
 
     func error(_ operation: String) -> StorageError {
         StorageError(path: path, operation: operation, message: String(cString: sqlite3_errmsg(handle)))

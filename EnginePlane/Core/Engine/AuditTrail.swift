@@ -3,22 +3,45 @@ import TradingDomain
 
 /// The append-only JSONL audit: one line per decision (intent, risk verdict, venue answer, fill,
 /// mode change, recovery step), each with a timestamp and the ids a human needs to follow an order.
+///
+/// Lines are buffered and written with the ledger batch they describe (one `write(2)` per flush),
+/// so after a crash the audit holds the decisions of the committed batches and nothing after them.
 final class AuditTrail {
     private let log: AppendLog?
+    private var buffer: [UInt8] = []
 
     init(path: String?) throws(StorageError) {
         log = try path.map { (path) throws(StorageError) in try AppendLog(path: path) }
     }
 
     func record(_ kind: String, _ fields: [(String, String)]) {
-        guard let log else { return }
-        var line = "{\"ts_ns\":\(WallClock.nowUnixNanos()),\"event\":\"\(Self.escape(kind))\""
+        guard log != nil else { return }
+        buffer.append(contentsOf: "{\"ts_ns\":\(WallClock.nowUnixNanos()),\"event\":\"".utf8)
+        Self.appendEscaped(kind, to: &buffer)
         for (key, value) in fields {
-            line += ",\"\(Self.escape(key))\":\"\(Self.escape(value))\""
+            buffer.append(contentsOf: "\",\"".utf8)
+            Self.appendEscaped(key, to: &buffer)
+            buffer.append(contentsOf: "\":\"".utf8)
+            Self.appendEscaped(value, to: &buffer)
         }
-        line += "}"
+        buffer.append(contentsOf: "\"}\n".utf8)
+    }
+
+    /// Writes the buffered lines.
+    func flush() {
+        guard let log, !buffer.isEmpty else { return }
         // The ledger is the source of truth; an audit write failure is reported but never blocks trading.
-        do { try log.append(line) } catch { FileHandleStderr.write("audit write failed: \(error)\n") }
+        do { try log.append(bytes: buffer) } catch { FileHandleStderr.write("audit write failed: \(error)\n") }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// JSON string escaping straight into the buffer; plain ASCII (ids, numbers) is copied as is.
+    static func appendEscaped(_ text: String, to buffer: inout [UInt8]) {
+        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C }) {
+            buffer.append(contentsOf: text.utf8)
+        } else {
+            buffer.append(contentsOf: escape(text).utf8)
+        }
     }
 
     func order(_ kind: String, _ order: OrderRecord, extra: [(String, String)] = []) {

@@ -78,7 +78,7 @@ extension Engine {
                 if better {
                     current.waterMark = price
                     current.stopPrice = trailingStop(order, water: price)
-                    try? write { () throws(StorageError) in try ledger.upsert(current) }
+                    try? write { () throws(StorageError) in try ledger.save(current, isNew: false) }
                     open[id] = current
                 }
             }

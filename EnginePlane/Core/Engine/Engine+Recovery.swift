@@ -15,7 +15,7 @@ extension Engine {
     /// was promised, and a retry with the same id returns that outcome rather than a second order).
     public func recover(progress: @Sendable (String) -> Void = { _ in }) async throws(EngineError) -> RecoveryReport {
         var report = RecoveryReport()
-        let fillsBefore = (try? ledger.fillCount()) ?? 0
+        let fillsBefore = fillsRecorded
         // Held orders never reached the venue: they stay held (their trigger state is in the ledger).
         let orders = open.values.filter { $0.status != .held }.sorted { $0.createdUnixNanos < $1.createdUnixNanos }
         progress("reconciling \(orders.count) open orders with \(venueName.rawValue)")
@@ -48,7 +48,8 @@ extension Engine {
             if open[order.clientOrderID] != before { report.ordersChanged += 1 }
         }
         try commitAndPublish()
-        report.fillsApplied = Int(((try? ledger.fillCount()) ?? 0) - fillsBefore)
+        try await durable()
+        report.fillsApplied = fillsRecorded - fillsBefore
         audit.record(
             "recovered",
             [
@@ -60,7 +61,11 @@ extension Engine {
     }
 
     /// Called once recovery and reconciliation are done and the link serves: /readyz turns 200.
-    public func markReady() { isReady = true }
+    /// Ready once everything recovery wrote is durable.
+    public func markReady() async throws(EngineError) {
+        try await durable()
+        isReady = true
+    }
 }
 
 extension Engine {
@@ -168,11 +173,12 @@ extension Engine {
                 "RECONCILIATION: \(report.externalOrders.count) external order(s), \(report.positionMismatches.count) position mismatch(es)"
             switch policy {
             case .log: break
-            case .closeOnly where mode == .active: _ = try setTradingMode(.closeOnly, reason: reason)
-            case .halt where mode != .halted: _ = try setTradingMode(.halted, reason: reason)
+            case .closeOnly where mode == .active: _ = try changeTradingMode(.closeOnly, reason: reason)
+            case .halt where mode != .halted: _ = try changeTradingMode(.halted, reason: reason)
             case .closeOnly, .halt: break
             }
         }
+        try await durable()
         return report
     }
 }

@@ -152,12 +152,12 @@ extension Engine {
         if let limit = rails.limits.maxDrawdown, let high = risk.equityHighWater, high - equity >= limit,
             mode != .halted
         {
-            _ = try? setTradingMode(
+            _ = try? changeTradingMode(
                 .halted, reason: "DRAWDOWN: equity \(equity) is \(high - equity) below its high \(high)")
         } else if let limit = rails.limits.dailyLossLimit, let start = risk.dayStartEquity, start - equity >= limit,
             mode == .active
         {
-            _ = try? setTradingMode(
+            _ = try? changeTradingMode(
                 .closeOnly,
                 reason: "DAILY_LOSS_LIMIT: equity \(equity) is \(start - equity) below today's open \(start)")
         }

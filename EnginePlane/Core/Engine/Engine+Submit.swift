@@ -20,8 +20,10 @@ extension Engine {
             }
             // A retry of an order whose submission outcome is unknown: ask the venue now, never resend.
             if existing.status == .pendingSubmit { try await resolvePending(existing) }
-            return SubmitOutcome(
+            let outcome = SubmitOutcome(
                 order: try order(command.clientOrderID) ?? existing, duplicate: true, legs: try legs(of: existing))
+            try await durable()  // the first submission may still be in the batch being synced
+            return outcome
         }
         let now = WallClock.nowUnixNanos()
         let quote = venue.quote(command.instrument)
@@ -58,20 +60,25 @@ extension Engine {
         }
         if verdict == .accept { verdict = riskVerdict(for: order, quote: quote, gates: order.status == .pendingSubmit) }
         if case .reject(let reason, let message) = verdict {
-            try deny(&order, reason: reason, message: message, at: now)
+            try deny(&order, reason: reason, message: message, at: now, isNew: true)
+            try await durable()
             return SubmitOutcome(order: order, duplicate: false)
         }
 
         var legs: [OrderRecord] = []
         if command.isBracket || command.ocoStopPrice.isPositive {
             legs = makeLegs(for: command, parent: order, quantity: quantity, at: now)
+            for leg in legs where try self.order(leg.clientOrderID) != nil {
+                throw EngineError(
+                    .alreadyExists, "client order id '\(leg.clientOrderID)' (a leg of this order) is already used")
+            }
             if command.ocoStopPrice.isPositive { order.ocoGroup = order.clientOrderID }
         }
         // Write-ahead intent, committed before the request leaves (for every venue, the in-process
         // paper venue included): a crash at any later instant leaves a row that recovery resolves
         // by asking the venue, so the venue can never hold an order the ledger does not know.
-        try record(order)
-        for leg in legs { try record(leg) }
+        try record(order, isNew: true)
+        for leg in legs { try record(leg, isNew: true) }
         audit.order(order.status == .held ? "order_held" : "order_intent", order)
         for leg in legs { audit.order("order_held", leg, extra: [("parent", order.clientOrderID)]) }
         try commitAndPublish()
@@ -79,8 +86,10 @@ extension Engine {
             observer.orderSubmitted(model: order.model)
             try await send(order.clientOrderID)
         }
-        return SubmitOutcome(
+        let outcome = SubmitOutcome(
             order: try self.order(order.clientOrderID) ?? order, duplicate: false, legs: try self.legs(of: order))
+        try await durable()
+        return outcome
     }
 
     /// The risk verdict for `order` now: the pure rails, then the stateful gates (breaker, rates).
@@ -118,9 +127,11 @@ extension Engine {
     }
 
     /// Records a refusal: a REJECTED order (so a retry gets the same answer), an event, a metric.
-    func deny(_ order: inout OrderRecord, reason: RejectReason, message: String, at now: Int64) throws(EngineError) {
+    func deny(
+        _ order: inout OrderRecord, reason: RejectReason, message: String, at now: Int64, isNew: Bool = false
+    ) throws(EngineError) {
         order.reject(reason: reason.rawValue, message: message, at: now)
-        try record(order)
+        try record(order, isNew: isNew)
         audit.order("order_denied", order)
         pendingEvents.append(
             .risk(
@@ -131,8 +142,11 @@ extension Engine {
         observer.orderRejected(model: order.model, reason: reason.rawValue)
     }
 
-    /// Sends a PENDING_SUBMIT order (intent already durable) to the venue and applies the answer.
+    /// Sends a PENDING_SUBMIT order to the venue once its intent is durable, and applies the answer.
     func send(_ clientOrderID: String) async throws(EngineError) {
+        guard open[clientOrderID]?.status == .pendingSubmit else { return }
+        try await durable()
+        // Looked up again: other work ran on the actor while the intent was being synced.
         guard let order = open[clientOrderID], order.status == .pendingSubmit else { return }
         // An emulated stop that fired goes out as what it turns into; a native one as itself.
         let sendType: OrderType =
@@ -209,7 +223,9 @@ extension Engine {
                 _ = try? await cancelOne(clientOrderID: sibling.clientOrderID, settle: false)
             }
         }
-        return try order(clientOrderID) ?? canceled
+        let result = try order(clientOrderID) ?? canceled
+        try await durable()
+        return result
     }
 
     /// Cancels one order. `settle`: afterwards, arm or cancel the contingents that depend on it.
@@ -238,6 +254,7 @@ extension Engine {
         try record(order)
         audit.order("cancel_requested", order)
         try commitAndPublish()
+        try await durable()
         do {
             let report = try await venue.cancel(clientOrderID: clientOrderID, instrument: order.instrument)
             try apply(report)
@@ -356,18 +373,16 @@ extension Engine {
         }
     }
 
-    /// Runs ledger writes, mapping storage failures to an engine error and undoing the transaction.
+    /// Runs ledger writes; a storage failure stops the engine (the open batch holds others' writes).
     func write(_ body: () throws(StorageError) -> Void) throws(EngineError) {
-        do { try body() } catch {
-            ledger.rollback()
-            pendingEvents.removeAll()
-            throw EngineError(.internalError, "ledger write failed: \(error)")
-        }
+        if let failure { throw failure }
+        do { try body() } catch { throw fail(error) }
     }
 
     /// Stores `order`, keeps the open-order cache in step and queues its event.
-    func record(_ order: OrderRecord) throws(EngineError) {
-        try write { () throws(StorageError) in try ledger.upsert(order) }
+    /// `isNew`: the order's first write (an intent, a leg, a refusal at submit).
+    func record(_ order: OrderRecord, isNew: Bool = false) throws(EngineError) {
+        try write { () throws(StorageError) in try ledger.save(order, isNew: isNew) }
         if order.status.isOpen {
             open[order.clientOrderID] = order
         } else {

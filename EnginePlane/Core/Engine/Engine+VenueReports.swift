@@ -65,16 +65,11 @@ extension Engine {
                 instrument: fill.instrument, side: fill.side, quantity: fill.quantity, price: fill.price, fee: fill.fee,
                 model: order.model, realizedPnL: realized, unixNanos: fill.unixNanos)
             let modelKey = Portfolio.ModelKey(model: order.model, instrument: fill.instrument)
-            try write { () throws(StorageError) in
-                try ledger.insert(record)
-                try ledger.save(
-                    lot: portfolio.positions[fill.instrument] ?? PositionLot(), model: "", instrument: fill.instrument)
-                try ledger.save(
-                    lot: portfolio.modelLots[modelKey] ?? PositionLot(), model: order.model, instrument: fill.instrument
-                )
-                try ledger.save(stats: portfolio.modelStats[order.model] ?? Portfolio.ModelStats(), model: order.model)
-                try ledger.saveAccount(cash: portfolio.cash, fees: portfolio.fees)
-            }
+            try write { () throws(StorageError) in try ledger.insert(record) }
+            // Positions, model stats and cash are written once per flush, in the fill's transaction.
+            dirtyLots.insert(Portfolio.ModelKey(model: "", instrument: fill.instrument))
+            dirtyLots.insert(modelKey)
+            dirtyStats.insert(order.model)
             audit.record(
                 "fill",
                 [
@@ -85,6 +80,7 @@ extension Engine {
                     ("model", record.model),
                 ])
             pendingEvents.append(.fill(record))
+            fillsRecorded += 1
             if !(realized + fill.fee).isZero {
                 // The fill closed part of a position (its gross PnL is not zero): it ends or extends a streak.
                 recordClose(realized: realized, model: order.model)

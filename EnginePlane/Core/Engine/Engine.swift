@@ -64,6 +64,17 @@ public actor Engine {
     /// every pass (an operator's resume is not undone by the same finding).
     var lastMismatchSignature = ""
     var risk: RiskState
+    /// Group commit (see Engine+GroupCommit): the fsync shared by every write since the last flush.
+    let groupCommit: GroupCommit
+    var flushScheduled = false
+    var batchWaiters: [CheckedContinuation<Result<Void, StorageError>, Never>] = []
+    /// Set when a ledger write or sync failed: the engine then refuses all work (fail-stop).
+    var failure: EngineError?
+    /// Portfolio rows changed since the last flush (model "" is the account-level position).
+    var dirtyLots: Set<Portfolio.ModelKey> = []
+    var dirtyStats: Set<String> = []
+    /// Fills recorded since start (recovery reports how many it applied without counting the table).
+    var fillsRecorded = 0
 
     public init(
         configuration: Configuration, venue: any VenueClient, observer: any EngineObserver = NoEngineObserver(),
@@ -75,6 +86,11 @@ public actor Engine {
         self.observer = observer
         self.logger = logger
         self.ledger = try Ledger(path: configuration.ledgerPath, durability: configuration.durability)
+        self.groupCommit = GroupCommit(syncEnabled: configuration.durability == .full)
+        // The venue's file first: each sync makes a venue's fills durable before the ledger's record
+        // of them, so power loss can leave the ledger behind the venue (recovery catches up), never ahead.
+        try venue.join(groupCommit)
+        try groupCommit.register(ledger.database)
         self.audit = try AuditTrail(path: configuration.auditPath)
         self.rails = RiskRails(limits: configuration.limits)
         self.killSwitch = configuration.killSwitch
@@ -104,33 +120,6 @@ public actor Engine {
 
     public func unsubscribe(_ id: Int) { subscribers.removeValue(forKey: id) }
 
-    /// Commits the ledger, then publishes what the operation produced: nothing is streamed or
-    /// acknowledged before it is durable.
-    func commitAndPublish() throws(EngineError) {
-        let started = WallClock.nowUnixNanos()
-        let committed: Bool
-        do {
-            committed = try ledger.commit()
-        } catch {
-            ledger.rollback()
-            pendingEvents.removeAll()
-            logger.critical("ledger commit failed", metadata: ["error": "\(error)"])
-            throw EngineError(.internalError, "ledger commit failed: \(error)")
-        }
-        // Only real commits count toward ledger_write_seconds (heartbeats and quote ticks often have none).
-        if committed { observer.ledgerCommitted(nanos: WallClock.nowUnixNanos() - started) }
-        guard !pendingEvents.isEmpty else { return }
-        let now = WallClock.nowUnixNanos()
-        var batch: [EventEnvelope] = []
-        batch.reserveCapacity(pendingEvents.count)
-        for event in pendingEvents {
-            seq += 1
-            batch.append(EventEnvelope(seq: seq, unixNanos: now, event: event))
-        }
-        pendingEvents.removeAll(keepingCapacity: true)
-        for subscriber in subscribers.values { subscriber(batch) }
-    }
-
     // MARK: queries
 
     public func order(_ clientOrderID: String) throws(EngineError) -> OrderRecord? {
@@ -153,7 +142,20 @@ public actor Engine {
             unrealizedPnL: portfolio.unrealizedPnL(marks: marks), fees: portfolio.fees)
     }
 
-    public func snapshot() -> EngineSnapshot {
+    /// The engine's state and the sequence number of the last event it includes. Taken after a
+    /// flush (so every change in it has its event numbered at or below `lastEventSeq`) and returned
+    /// once that flush is durable, so a snapshot never shows what a crash could still undo.
+    public func snapshot() async -> EngineSnapshot {
+        if ledger.hasPendingWrites || !pendingEvents.isEmpty {
+            flushScheduled = true
+            flush()
+        }
+        let snapshot = currentSnapshot()
+        try? await durable()
+        return snapshot
+    }
+
+    func currentSnapshot() -> EngineSnapshot {
         let quotes = venue.quotes()
         let marks = quotes.mapValues(\.mid)
         return EngineSnapshot(
@@ -176,6 +178,7 @@ public actor Engine {
     /// The watchdog pulse: runs on the engine's executor, publishes account and marks, and
     /// returns, proving the engine is not stuck.
     public func heartbeat() {
+        if !flushScheduled { audit.flush() }  // lines no ledger write followed (flatten, reload notes)
         refreshKillSwitch()
         evaluateLossLimits()
         observer.riskState(breaker: risk.breaker?.gaugeValue ?? 0, killSwitch: killLevel.rawValue)
@@ -186,12 +189,24 @@ public actor Engine {
                 seq: seq, unixNanos: WallClock.nowUnixNanos(),
                 event: .heartbeat(account, marks: venue.quotes(), mode: mode))
         ]
-        for subscriber in subscribers.values { subscriber(batch) }
+        let subscribers = Array(self.subscribers.values)
+        // Behind the events of every flush so far: a heartbeat never announces a sequence number
+        // whose events are not out yet.
+        groupCommit.whenDurable(groupCommit.lastTicket) { result in
+            if case .success = result { for subscriber in subscribers { subscriber(batch) } }
+        }
     }
 
     // MARK: trading mode
 
-    public func setTradingMode(_ newMode: TradingMode, reason: String) throws(EngineError) -> TradingMode {
+    /// Changes the trading mode; returns once the change is durable.
+    public func setTradingMode(_ newMode: TradingMode, reason: String) async throws(EngineError) -> TradingMode {
+        let mode = try changeTradingMode(newMode, reason: reason)
+        try await durable()
+        return mode
+    }
+
+    func changeTradingMode(_ newMode: TradingMode, reason: String) throws(EngineError) -> TradingMode {
         do {
             try ledger.setSetting("trading_mode", newMode.rawValue)
             try ledger.setSetting("trading_mode_reason", reason)

@@ -30,6 +30,8 @@ public final class Ledger {
             try database.execute("ALTER TABLE orders ADD COLUMN \(column.name) \(column.definition)")
         }
         try database.execute("CREATE INDEX IF NOT EXISTS orders_oco ON orders(oco_group) WHERE oco_group != ''")
+        // Superseded by orders_open2 (which counts HELD too): one index less to maintain per write.
+        try database.execute("DROP INDEX IF EXISTS orders_open")
         try database.execute(
             "CREATE INDEX IF NOT EXISTS orders_open2 ON orders(status) WHERE status IN ('PENDING_SUBMIT','ACCEPTED','PARTIALLY_FILLED','PENDING_CANCEL','HELD')"
         )
@@ -56,7 +58,6 @@ public final class Ledger {
             created_ns INTEGER NOT NULL,
             updated_ns INTEGER NOT NULL
         ) WITHOUT ROWID;
-        CREATE INDEX IF NOT EXISTS orders_open ON orders(status) WHERE status IN ('PENDING_SUBMIT','ACCEPTED','PARTIALLY_FILLED','PENDING_CANCEL');
         CREATE TABLE IF NOT EXISTS fills (
             trade_id TEXT PRIMARY KEY,
             client_order_id TEXT NOT NULL,
@@ -98,16 +99,19 @@ public final class Ledger {
 
     /// Opens the write transaction if none is open.
     func beginIfNeeded() throws(StorageError) {
-        if !database.isInTransaction { try database.execute("BEGIN IMMEDIATE") }
+        if !database.isInTransaction { try database.begin() }
     }
 
     /// Makes every write since the last commit durable; false when there was nothing to commit.
     @discardableResult
     public func commit() throws(StorageError) -> Bool {
         guard database.isInTransaction else { return false }
-        try database.execute("COMMIT")
+        try database.commit()
         return true
     }
+
+    /// True while writes wait for the next commit.
+    var hasPendingWrites: Bool { database.isInTransaction }
 
     func rollback() {
         if database.isInTransaction { try? database.execute("ROLLBACK") }
@@ -115,17 +119,27 @@ public final class Ledger {
 
     // MARK: orders
 
-    func upsert(_ order: OrderRecord) throws(StorageError) {
+    /// Writes a new order (`isNew`: the first write of this id) or what can change in a known one.
+    /// Separate statements rather than one UPSERT: cheaper per row (no conflict path).
+    func save(_ order: OrderRecord, isNew: Bool) throws(StorageError) {
         try beginIfNeeded()
+        if !isNew {
+            try database.statement(
+                """
+                UPDATE orders SET venue_order_id=?, status=?, filled_quantity=?, average_fill_price=?,
+                  reject_reason=?, reject_message=?, updated_ns=?, stop_price=?, water_mark=?
+                WHERE client_order_id=?
+                """
+            )
+            .bind(1, order.venueOrderID).bind(2, order.status.rawValue).bind(3, order.filledQuantity.units)
+            .bind(4, order.averageFillPrice.units).bind(5, order.rejectReason).bind(6, order.rejectMessage)
+            .bind(7, order.updatedUnixNanos).bind(8, order.stopPrice.units).bind(9, order.waterMark.units)
+            .bind(10, order.clientOrderID)
+            .run()
+            if database.changes > 0 { return }
+        }
         try database.statement(
-            """
-            INSERT INTO orders (\(Self.orderColumns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-            ON CONFLICT(client_order_id) DO UPDATE SET venue_order_id=excluded.venue_order_id,
-              status=excluded.status, filled_quantity=excluded.filled_quantity,
-              average_fill_price=excluded.average_fill_price, reject_reason=excluded.reject_reason,
-              reject_message=excluded.reject_message, updated_ns=excluded.updated_ns,
-              stop_price=excluded.stop_price, water_mark=excluded.water_mark
-            """
+            "INSERT INTO orders (\(Self.orderColumns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
         )
         .bind(1, order.clientOrderID).bind(2, order.venueOrderID).bind(3, order.instrument.description)
         .bind(4, order.side.rawValue).bind(5, order.type.rawValue).bind(6, order.timeInForce.rawValue)

@@ -1,3 +1,4 @@
+import Storage
 import TradingDomain
 
 /// What the engine core needs from a venue. Each venue (Paper, Binance, ...) implements it in its
@@ -32,10 +33,18 @@ public protocol VenueClient: Sendable {
     func quote(_ instrument: InstrumentID) -> Quote?
     /// Every instrument the venue quotes.
     func quotes() -> [InstrumentID: Quote]
+
+    /// For a venue that keeps durable state in this process (the paper venue): registers its
+    /// database with the engine's group commit and, from then on, leaves its writes staged until
+    /// `commitStaged()`, which the engine calls in every flush. Network venues keep the defaults.
+    func join(_ groupCommit: GroupCommit) throws(StorageError)
+    func commitStaged() throws(StorageError)
 }
 
 extension VenueClient {
     public var nativeOrderTypes: Set<OrderType> { [.market, .limit] }
+    public func join(_ groupCommit: GroupCommit) throws(StorageError) {}
+    public func commitStaged() throws(StorageError) {}
 }
 
 public struct Quote: Sendable, Hashable {

@@ -2,8 +2,12 @@ import EngineCore
 import Storage
 import TradingDomain
 
-/// The paper venue's state: prices, orders and fills, kept in its own SQLite file. Every change
-/// commits before the venue answers, as a real venue's matching engine would persist it.
+/// The paper venue's state: prices, orders and fills, kept in its own SQLite file.
+///
+/// On its own, every change commits before the venue answers, as a real venue's matching engine
+/// would persist it. Joined to an engine's group commit (`staged`), orders and cancels stay in the
+/// open transaction until the engine's next flush commits them, and the engine's one fsync covers
+/// both files before anything is acknowledged.
 struct PaperBook {
     private let database: SQLiteDatabase
     private let path: PricePath
@@ -15,6 +19,14 @@ struct PaperBook {
     private var nextTradeNumber: Int64 = 1
     /// Live limit orders by client order id.
     private var resting: [String: RestingOrder] = [:]
+    /// Net position per instrument implied by every fill (kept as fills happen, so reconciliation
+    /// never scans the fill history).
+    private var netPositions: [InstrumentID: Fixed] = [:]
+    private var dirtyPositions: Set<InstrumentID> = []
+    /// Writes wait for `commitStaged()` instead of committing per order.
+    var staged = false
+    /// A write failed inside a staged transaction: the book refuses to commit it (the engine stops).
+    private var failure: StorageError?
 
     struct RestingOrder {
         var request: VenueOrderRequest
@@ -39,6 +51,7 @@ struct PaperBook {
             ) WITHOUT ROWID;
             CREATE INDEX IF NOT EXISTS venue_fills_order ON venue_fills(client_order_id);
             CREATE TABLE IF NOT EXISTS venue_state (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS venue_positions (symbol TEXT PRIMARY KEY, quantity INTEGER NOT NULL) WITHOUT ROWID;
             """)
         mids = configuration.initialPrices
         let state = try database.statement("SELECT key, value FROM venue_state")
@@ -50,6 +63,23 @@ struct PaperBook {
             case "next_trade": nextTradeNumber = state.int64(1)
             default: break
             }
+        }
+        let positions = try database.statement("SELECT symbol, quantity FROM venue_positions")
+        while try positions.step() {
+            if let instrument = try? InstrumentID(parsing: positions.string(0)) {
+                netPositions[instrument] = Fixed(units: positions.int64(1))
+            }
+        }
+        if netPositions.isEmpty {
+            // A book from before venue_positions: derive it from the fills once.
+            let rows = try database.statement(
+                "SELECT symbol, side, sum(quantity) FROM venue_fills GROUP BY symbol, side")
+            while try rows.step() {
+                guard let instrument = try? InstrumentID(parsing: rows.string(0)) else { continue }
+                let quantity = Fixed(units: rows.int64(2))
+                netPositions[instrument, default: .zero] += rows.string(1) == Side.buy.rawValue ? quantity : -quantity
+            }
+            dirtyPositions = Set(netPositions.keys)
         }
         // Replay the walk to where it stopped: prices resume exactly, deterministically.
         while tickCount < savedTick { advancePrices() }
@@ -94,41 +124,78 @@ struct PaperBook {
             }
         }
         guard !crossed.isEmpty else { return [] }
-        try database.execute("BEGIN IMMEDIATE")
+        try begin()
         var reports: [VenueOrderReport] = []
         do {
             for order in crossed.sorted(by: { $0.venueOrderID < $1.venueOrderID }) {
                 // A resting limit order fills at its own price, in full (the paper venue has depth).
-                try recordFill(
+                let fill = try recordFill(
                     order: order.request, venueOrderID: order.venueOrderID, quantity: order.request.quantity,
                     price: order.request.limitPrice)
                 try setState(
                     clientOrderID: order.request.clientOrderID, state: .filled, filledDelta: order.request.quantity)
                 resting.removeValue(forKey: order.request.clientOrderID)
+                reports.append(
+                    VenueOrderReport(
+                        clientOrderID: order.request.clientOrderID, venueOrderID: order.venueOrderID, state: .filled,
+                        fills: [fill]))
             }
-            try saveCounters()
-            try database.execute("COMMIT")
+            // Fills the venue made on its own are committed at once, whatever the engine does next.
+            try commit()
         } catch {
-            try? database.execute("ROLLBACK")
+            abandon(error)
             for order in crossed { resting[order.request.clientOrderID] = order }
             throw error
-        }
-        for order in crossed {
-            if let report = try? report(clientOrderID: order.request.clientOrderID) { reports.append(report) }
         }
         return reports
     }
 
     mutating func persistTick() throws(StorageError) {
-        try saveCounters()
+        try begin()
+        try commit()
     }
+
+    // MARK: transactions
+
+    private func begin() throws(StorageError) {
+        if let failure { throw failure }
+        if !database.isInTransaction { try database.begin() }
+    }
+
+    /// Commits what is staged (counters and positions first, once per batch).
+    mutating func commit() throws(StorageError) {
+        if let failure { throw failure }
+        guard database.isInTransaction else { return }
+        try saveCounters()
+        for instrument in dirtyPositions {
+            try database.statement("INSERT OR REPLACE INTO venue_positions VALUES (?,?)")
+                .bind(1, instrument.description).bind(2, netPositions[instrument, default: .zero].units).run()
+        }
+        dirtyPositions.removeAll()
+        try database.commit()
+    }
+
+    /// Ends an operation: commits unless the engine's flush will.
+    private mutating func finish() throws(StorageError) {
+        if !staged { try commit() }
+    }
+
+    /// A write failed. Alone, the book rolls back; staged, the transaction holds earlier orders the
+    /// venue already answered, so it is never committed and the engine stops on its next flush.
+    private mutating func abandon(_ error: StorageError) {
+        if staged {
+            failure = error
+        } else {
+            try? database.execute("ROLLBACK")
+        }
+    }
+
+    /// The book's database, for the engine's group commit to sync and checkpoint.
+    var storage: SQLiteDatabase { database }
 
     // MARK: orders
 
     mutating func submit(_ request: VenueOrderRequest) throws(VenueError) -> VenueOrderReport {
-        if let existing = try report(clientOrderID: request.clientOrderID) {
-            return existing  // a venue keeps client order ids unique: no second order
-        }
         guard let quote = quotes[request.instrument] else {
             throw VenueError(.rejected, "unknown symbol \(request.instrument)")
         }
@@ -144,31 +211,43 @@ struct PaperBook {
             || (request.side == .buy ? touch <= request.limitPrice : touch >= request.limitPrice)
         let state: VenueOrderReport.State =
             marketable ? .filled : (request.timeInForce == .gtc ? .accepted : .expired)
+        var fills: [VenueFill] = []
+        var duplicate = false
         do {
-            try database.execute("BEGIN IMMEDIATE")
-            try database.statement("INSERT INTO venue_orders VALUES (?,?,?,?,?,?,?,?,?,?,?)")
+            try begin()
+            // OR IGNORE: a known client order id inserts nothing, and the venue answers with the
+            // first order (ids are unique at a venue: never a second order). One statement, not a
+            // lookup and an insert.
+            try database.statement("INSERT OR IGNORE INTO venue_orders VALUES (?,?,?,?,?,?,?,?,?,?,?)")
                 .bind(1, request.clientOrderID).bind(2, venueOrderID).bind(3, request.instrument.description)
                 .bind(4, request.side.rawValue).bind(5, request.type.rawValue).bind(6, request.timeInForce.rawValue)
                 .bind(7, request.quantity.units).bind(8, request.limitPrice.units).bind(9, state.rawValue)
                 .bind(10, marketable ? request.quantity.units : 0).bind(11, "")
                 .run()
-            if marketable {
-                try recordFill(order: request, venueOrderID: venueOrderID, quantity: request.quantity, price: touch)
+            duplicate = database.changes == 0
+            if marketable && !duplicate {
+                fills.append(
+                    try recordFill(order: request, venueOrderID: venueOrderID, quantity: request.quantity, price: touch)
+                )
             }
-            try saveCounters()
-            try database.execute("COMMIT")
+            try finish()
         } catch {
-            try? database.execute("ROLLBACK")
+            abandon(error)
             nextOrderNumber -= 1
             throw VenueError(.unavailable, "paper venue storage: \(error)")
+        }
+        if duplicate {
+            nextOrderNumber -= 1
+            guard let existing = try report(clientOrderID: request.clientOrderID) else {
+                throw VenueError(.unavailable, "paper venue lost order \(request.clientOrderID)")
+            }
+            return existing
         }
         if state == .accepted {
             resting[request.clientOrderID] = RestingOrder(request: request, venueOrderID: venueOrderID)
         }
-        guard let report = try report(clientOrderID: request.clientOrderID) else {
-            throw VenueError(.unavailable, "paper venue lost order \(request.clientOrderID)")
-        }
-        return report
+        return VenueOrderReport(
+            clientOrderID: request.clientOrderID, venueOrderID: venueOrderID, state: state, fills: fills)
     }
 
     mutating func cancel(clientOrderID: String) throws(VenueError) -> VenueOrderReport {
@@ -177,11 +256,11 @@ struct PaperBook {
         }
         guard resting[clientOrderID] != nil else { return current }  // already closed: report as is
         do {
-            try database.execute("BEGIN IMMEDIATE")
+            try begin()
             try setState(clientOrderID: clientOrderID, state: .canceled, filledDelta: .zero)
-            try database.execute("COMMIT")
+            try finish()
         } catch {
-            try? database.execute("ROLLBACK")
+            abandon(error)
             throw VenueError(.unavailable, "paper venue storage: \(error)")
         }
         resting.removeValue(forKey: clientOrderID)
@@ -229,36 +308,28 @@ struct PaperBook {
         return out
     }
 
-    func positions() throws(VenueError) -> [InstrumentID: Fixed] {
-        do {
-            let rows = try database.statement(
-                "SELECT symbol, side, sum(quantity) FROM venue_fills GROUP BY symbol, side")
-            var out: [InstrumentID: Fixed] = [:]
-            while try rows.step() {
-                guard let instrument = try? InstrumentID(parsing: rows.string(0)) else { continue }
-                let quantity = Fixed(units: rows.int64(2))
-                out[instrument, default: .zero] += rows.string(1) == Side.buy.rawValue ? quantity : -quantity
-            }
-            return out
-        } catch {
-            throw VenueError(.unavailable, "paper venue storage: \(error)")
-        }
-    }
+    func positions() -> [InstrumentID: Fixed] { netPositions }
 
     // MARK: storage
 
     private mutating func recordFill(
         order: VenueOrderRequest, venueOrderID: String, quantity: Fixed, price: Fixed
-    ) throws(StorageError) {
+    ) throws(StorageError) -> VenueFill {
         let tradeID = "PT\(nextTradeNumber)"
-        nextTradeNumber += 1
         let notional = quantity.multiplied(by: price) ?? .zero
         let fee = notional.multiplied(byRatio: configuration.feeBps, over: 10_000, rounding: .up)
+        let now = WallClock.nowUnixNanos()
         try database.statement("INSERT INTO venue_fills VALUES (?,?,?,?,?,?,?,?,?)")
             .bind(1, tradeID).bind(2, order.clientOrderID).bind(3, venueOrderID).bind(4, order.instrument.description)
             .bind(5, order.side.rawValue).bind(6, quantity.units).bind(7, price.units).bind(8, fee.units)
-            .bind(9, WallClock.nowUnixNanos())
+            .bind(9, now)
             .run()
+        nextTradeNumber += 1
+        netPositions[order.instrument, default: .zero] += order.side == .buy ? quantity : -quantity
+        dirtyPositions.insert(order.instrument)
+        return VenueFill(
+            tradeID: tradeID, clientOrderID: order.clientOrderID, venueOrderID: venueOrderID,
+            instrument: order.instrument, side: order.side, quantity: quantity, price: price, fee: fee, unixNanos: now)
     }
 
     private func setState(clientOrderID: String, state: VenueOrderReport.State, filledDelta: Fixed) throws(StorageError)

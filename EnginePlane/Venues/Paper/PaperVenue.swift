@@ -103,9 +103,23 @@ public final class PaperVenue: VenueClient {
         book.withLock { $0.quotes }
     }
 
-    /// Places an order directly on the venue, as a person on the venue's website would.
+    /// Places an order directly on the venue, as a person on the venue's website would (committed
+    /// at once: the engine knows nothing of it).
     public func placeExternal(_ request: VenueOrderRequest) throws(VenueError) -> VenueOrderReport {
-        try book.withLock { book throws(VenueError) in try book.submit(request) }
+        try book.withLock { book throws(VenueError) in
+            let report = try book.submit(request)
+            do { try book.commit() } catch { throw VenueError(.unavailable, "paper venue storage: \(error)") }
+            return report
+        }
+    }
+
+    public func join(_ groupCommit: GroupCommit) throws(StorageError) {
+        try groupCommit.register(book.withLock { $0.storage })
+        book.withLock { $0.staged = true }
+    }
+
+    public func commitStaged() throws(StorageError) {
+        try book.withLock { book throws(StorageError) in try book.commit() }
     }
 
     public func openOrders() async throws(VenueError) -> [VenueOrderReport] {
@@ -114,6 +128,6 @@ public final class PaperVenue: VenueClient {
 
     /// Positions implied by every fill the venue has made.
     public func positions() throws(VenueError) -> [InstrumentID: Fixed] {
-        try book.withLock { book throws(VenueError) in try book.positions() }
+        book.withLock { $0.positions() }
     }
 }

@@ -1,0 +1,134 @@
+import Logging
+import Storage
+import TradingDomain
+
+/// Group commit: operations write into one open ledger transaction; a flush commits it (and the
+/// venue's staged writes) and hands it to `GroupCommit`, whose single fsync covers every operation
+/// in the batch. Events are published and callers resumed only from the durability callback, so
+/// nothing is streamed or acknowledged before it is durable — the same guarantee as one fsync per
+/// operation, at a fraction of the cost. A flush is a job queued behind the work already waiting on
+/// the actor, so batches grow with the load by themselves and stay one operation long when idle.
+extension Engine {
+    /// Ends an operation's writes: they and its events join the open batch, and a flush is queued.
+    /// Callers that must not go on before the batch is durable (a venue call, a reply) `durable()`.
+    func commitAndPublish() throws(EngineError) {
+        if let failure { throw failure }
+        if ledger.hasPendingWrites || !pendingEvents.isEmpty { scheduleFlush() }
+    }
+
+    /// Returns once everything written so far (by this operation and every earlier one) is durable.
+    func durable() async throws(EngineError) {
+        if let failure { throw failure }
+        let result: Result<Void, StorageError>
+        if ledger.hasPendingWrites || !pendingEvents.isEmpty || flushScheduled {
+            scheduleFlush()
+            result = await withCheckedContinuation { batchWaiters.append($0) }
+        } else {
+            let ticket = groupCommit.lastTicket
+            result = await withCheckedContinuation { continuation in
+                groupCommit.whenDurable(ticket) { continuation.resume(returning: $0) }
+            }
+        }
+        if let failure { throw failure }
+        if case .failure(let error) = result { throw fail(error) }
+    }
+
+    /// Queues a flush: at once when the disk is idle; otherwise when the running fsync returns, so
+    /// that everything arriving meanwhile shares one commit and the next fsync.
+    func scheduleFlush() {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        if groupCommit.isSyncing {
+            groupCommit.whenDurable(groupCommit.lastTicket) { _ in Task { await self.flush() } }
+        } else {
+            Task { self.flush() }
+        }
+    }
+
+    /// Commits the open batch without an fsync and queues its sync; the callback publishes its
+    /// events and resumes its waiters, in commit order.
+    func flush() {
+        guard flushScheduled else { return }  // a snapshot flushed already
+        flushScheduled = false
+        let waiters = batchWaiters
+        batchWaiters.removeAll(keepingCapacity: true)
+        if let failure {
+            for waiter in waiters {
+                waiter.resume(
+                    returning: .failure(StorageError(path: "ledger", operation: "flush", message: failure.message)))
+            }
+            return
+        }
+        let started = WallClock.nowUnixNanos()
+        let committed: Bool
+        do {
+            try writeDirtyPortfolio()
+            try venue.commitStaged()
+            committed = try ledger.commit()
+        } catch {
+            let failure = fail(error)
+            for waiter in waiters {
+                waiter.resume(
+                    returning: .failure(StorageError(path: "ledger", operation: "commit", message: failure.message)))
+            }
+            return
+        }
+        audit.flush()
+        let ticket = committed ? groupCommit.committed() : groupCommit.lastTicket
+        var batch: [EventEnvelope] = []
+        if !pendingEvents.isEmpty {
+            let now = WallClock.nowUnixNanos()
+            batch.reserveCapacity(pendingEvents.count)
+            for event in pendingEvents {
+                seq += 1
+                batch.append(EventEnvelope(seq: seq, unixNanos: now, event: event))
+            }
+            pendingEvents.removeAll(keepingCapacity: true)
+        }
+        let events = batch
+        let subscribers = batch.isEmpty ? [] : Array(self.subscribers.values)
+        let observer = self.observer
+        groupCommit.whenDurable(ticket) { result in
+            if case .success = result {
+                // Only real commits count toward ledger_write_seconds (heartbeats and quote ticks often have none).
+                if committed { observer.ledgerCommitted(nanos: WallClock.nowUnixNanos() - started) }
+                for subscriber in subscribers { subscriber(events) }
+            }
+            for waiter in waiters { waiter.resume(returning: result) }
+        }
+    }
+
+    /// The positions, model stats and cash that fills changed since the last flush.
+    func writeDirtyPortfolio() throws(StorageError) {
+        guard !dirtyLots.isEmpty || !dirtyStats.isEmpty else { return }
+        for key in dirtyLots {
+            let lot =
+                (key.model.isEmpty ? portfolio.positions[key.instrument] : portfolio.modelLots[key]) ?? PositionLot()
+            try ledger.save(lot: lot, model: key.model, instrument: key.instrument)
+        }
+        for model in dirtyStats {
+            try ledger.save(stats: portfolio.modelStats[model] ?? Portfolio.ModelStats(), model: model)
+        }
+        try ledger.saveAccount(cash: portfolio.cash, fees: portfolio.fees)
+        dirtyLots.removeAll(keepingCapacity: true)
+        dirtyStats.removeAll(keepingCapacity: true)
+    }
+
+    /// A write, commit or sync failed: the ledger's state is unknown, so the engine stops taking
+    /// work (fail-stop) and the runtime exits for systemd to restart it; recovery then starts from
+    /// what is durable. Rolling back alone would be wrong: the batch holds other callers' writes.
+    @discardableResult
+    func fail(_ error: any Error) -> EngineError {
+        if let failure { return failure }
+        let failure = EngineError(.unavailable, "the ledger failed (\(error)); the engine is stopping to recover")
+        self.failure = failure
+        isReady = false
+        ledger.rollback()
+        pendingEvents.removeAll()
+        logger.critical("ledger failure: refusing all work until restart", metadata: ["error": "\(error)"])
+        return failure
+    }
+
+    /// Why the engine stopped taking work, if it did.
+    public var ledgerFailure: EngineError? { failure }
+}

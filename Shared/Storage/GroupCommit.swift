@@ -1,0 +1,174 @@
+import Dispatch
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Group commit for SQLite WAL databases: many transactions, one fsync.
+///
+/// The databases run `synchronous=NORMAL`, so `COMMIT` only hands the WAL frames to the kernel
+/// (they survive `kill -9` at once). `committed()` then takes a ticket, and this object's own
+/// thread runs one `fdatasync` per WAL for every ticket taken since its last sync; callbacks
+/// registered with `whenDurable` run, in ticket order, once the sync that covers their ticket
+/// returns. Whoever acknowledges a write waits for that callback, so nothing is acknowledged before
+/// it survives power loss, and the fsync costs a batch, not an order. With `syncEnabled` false
+/// (`--durability normal`), a commit counts as durable as soon as it is in the kernel.
+///
+/// Checkpoints run here too, on a connection of their own, so a committing writer never stalls on one.
+public final class GroupCommit: Sendable {
+    struct Waiter {
+        let ticket: UInt64
+        let body: @Sendable (Result<Void, StorageError>) -> Void
+    }
+
+    struct State {
+        var issued: UInt64 = 0
+        var synced: UInt64 = 0
+        var syncScheduled = false
+        var waiters: [Waiter] = []
+        var failure: StorageError?
+        var files: [(path: String, descriptor: Int32)] = []
+        var checkpointers: [Checkpointer] = []
+    }
+
+    /// A WAL whose size is checked after each sync, and the connection that checkpoints it.
+    final class Checkpointer: @unchecked Sendable {
+        // Only touched on the sync queue.
+        let walPath: String
+        let database: SQLiteDatabase
+        let thresholdBytes: Int
+        init(walPath: String, database: SQLiteDatabase, thresholdBytes: Int) {
+            self.walPath = walPath
+            self.database = database
+            self.thresholdBytes = thresholdBytes
+        }
+    }
+
+    public let syncEnabled: Bool
+    private let state = Mutex(State())
+    private let queue = DispatchQueue(label: "group-commit")
+
+    public init(syncEnabled: Bool) {
+        self.syncEnabled = syncEnabled
+    }
+
+    deinit {
+        state.withLock { state in for file in state.files { close(file.descriptor) } }
+    }
+
+    /// Adds a database to every sync and takes over its checkpoints: its connection commits with
+    /// `synchronous=NORMAL` from now on, and this object checkpoints the WAL once it passes
+    /// `checkpointBytes` (the WAL is cut back to half that when it restarts, so its size says how
+    /// much it holds).
+    public func register(_ database: SQLiteDatabase, checkpointBytes: Int = 16 << 20) throws(StorageError) {
+        try database.execute(
+            "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=\(checkpointBytes / 2)")
+        let walPath = database.path + "-wal"
+        let descriptor = open(walPath, O_RDWR | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw StorageError(path: walPath, operation: "open for sync", message: String(cString: strerror(errno)))
+        }
+        // The checkpoint connection syncs the WAL before and the database after it copies pages,
+        // as SQLite does at synchronous=FULL.
+        let checkpoint = try SQLiteDatabase(path: database.path, durability: .full)
+        state.withLock { state in
+            state.files.append((walPath, descriptor))
+            state.checkpointers.append(
+                Checkpointer(walPath: walPath, database: checkpoint, thresholdBytes: checkpointBytes))
+        }
+    }
+
+    /// Takes a ticket for everything committed so far (call right after `COMMIT`).
+    public func committed() -> UInt64 {
+        let (ticket, schedule) = state.withLock { state in
+            state.issued += 1
+            let schedule = !state.syncScheduled
+            state.syncScheduled = true
+            return (state.issued, schedule)
+        }
+        if schedule { queue.async { self.syncLoop() } }
+        return ticket
+    }
+
+    /// The newest ticket taken.
+    public var lastTicket: UInt64 { state.withLock { $0.issued } }
+
+    /// True while an fsync is running or queued: a writer that commits now waits for the next one
+    /// anyway, so it may as well gather more work into one commit until `whenDurable(lastTicket)`.
+    public var isSyncing: Bool { state.withLock { $0.syncScheduled } }
+
+    /// Runs `body` once `ticket` is durable (at once, on this thread, if it already is), or with the
+    /// error if a sync failed. Bodies run in the order they were registered for increasing tickets.
+    public func whenDurable(_ ticket: UInt64, _ body: @escaping @Sendable (Result<Void, StorageError>) -> Void) {
+        let immediate: Result<Void, StorageError>? = state.withLock { state in
+            if let failure = state.failure { return .failure(failure) }
+            if ticket <= state.synced && state.waiters.isEmpty { return .success(()) }
+            state.waiters.append(Waiter(ticket: ticket, body: body))
+            return nil
+        }
+        if let immediate { body(immediate) }
+    }
+
+    /// Waits until `ticket` is durable.
+    public func waitDurable(_ ticket: UInt64) async throws(StorageError) {
+        let result: Result<Void, StorageError> = await withCheckedContinuation { continuation in
+            whenDurable(ticket) { continuation.resume(returning: $0) }
+        }
+        try result.get()
+    }
+
+    /// Syncs until every issued ticket is durable: each pass covers all the commits made while the
+    /// previous fsync ran, which is what makes the batches grow with the load.
+    private func syncLoop() {
+        while true {
+            let (target, files) = state.withLock { state in (state.issued, state.files.map(\.descriptor)) }
+            var failure: StorageError?
+            if syncEnabled {
+                for (index, descriptor) in files.enumerated() where fdatasync(descriptor) != 0 {
+                    let path = state.withLock { $0.files[index].path }
+                    failure = StorageError(
+                        path: path, operation: "fdatasync", message: String(cString: strerror(errno)))
+                    break
+                }
+            }
+            let (ready, done): ([Waiter], Bool) = state.withLock { state in
+                if let failure {
+                    // A failed fsync leaves the file's state unknown: every later write fails too.
+                    state.failure = failure
+                    let all = state.waiters
+                    state.waiters.removeAll()
+                    state.syncScheduled = false
+                    return (all, true)
+                }
+                state.synced = target
+                var count = 0
+                while count < state.waiters.count && state.waiters[count].ticket <= target { count += 1 }
+                let ready = Array(state.waiters.prefix(count))
+                state.waiters.removeFirst(count)
+                let done = state.issued == target
+                if done { state.syncScheduled = false }
+                return (ready, done)
+            }
+            let result: Result<Void, StorageError> = failure.map { .failure($0) } ?? .success(())
+            for waiter in ready { waiter.body(result) }
+            if done {
+                checkpointIfLarge()
+                return
+            }
+        }
+    }
+
+    private func checkpointIfLarge() {
+        let checkpointers = state.withLock { $0.checkpointers }
+        for checkpointer in checkpointers {
+            var info = stat()
+            guard stat(checkpointer.walPath, &info) == 0, Int(info.st_size) >= checkpointer.thresholdBytes else {
+                continue
+            }
+            // PASSIVE: copies what no reader needs, never blocks the writer; the writer restarts the
+            // WAL from its start once everything is copied. TRUNCATE would wait for the writer.
+            try? checkpointer.database.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        }
+    }
+}
