@@ -91,6 +91,9 @@ public final class FleetClient: Sendable {
     }
 
     public var isActive: Bool { channel.isActive }
+    /// The link's event loop: callers that prefer it as their task executor (`EventLoopTaskExecutor`)
+    /// send and resume without a thread hop.
+    public var eventLoop: any EventLoop { channel.eventLoop }
     public var closeFuture: EventLoopFuture<Void> { channel.closeFuture }
 
     /// Sends one request and waits for its response; throws `RPCStatus` unless the code is OK.

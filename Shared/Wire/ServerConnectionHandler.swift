@@ -28,6 +28,12 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private var state: State = .closed
     private var inFlight = 0
     private var highestStreamID: UInt64 = 0
+    /// Replies are written as they complete and flushed once per event-loop turn: under load one
+    /// `write(2)` carries many of them.
+    private var flushScheduled = false
+    /// Request tasks prefer this channel's event loop: they decode, encode and reply on it, and
+    /// only the service's own work (the engine actor) runs elsewhere.
+    private var executor: EventLoopTaskExecutor?
 
     init(service: any FleetService, secret: FleetSecret, logger: Logger) {
         self.service = service
@@ -36,6 +42,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
+        executor = EventLoopTaskExecutor(context.eventLoop)
         let nonce = Digest.randomBytes(LinkAuthentication.nonceLength)
         state = .awaitingAuth(serverNonce: nonce)
         var hello = Fleet_V1_Hello()
@@ -180,19 +187,26 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             reply(context: context, streamID: streamID, result: .failure(.deadlineExceeded()))
             return
         }
+        if request.method == .noop {
+            // A link-level method like ping: echoed here, without a hop to the service.
+            reply(context: context, streamID: streamID, result: .success(request.payload))
+            return
+        }
         let sink = request.method == .subscribe ? EventSink(channel: context.channel, streamID: streamID) : nil
         inFlight += 1
         let service = self.service
         let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
-        Task {
+        let executor = self.executor ?? EventLoopTaskExecutor(eventLoop)
+        Task(executorPreference: executor) {
             let result = await service.handle(serverRequest, events: sink)
-            eventLoop.execute {
+            @Sendable func finish() {
                 let (handler, context) = loopBound.value
                 handler.inFlight -= 1
                 handler.reply(context: context, streamID: streamID, result: result)
                 handler.closeIfDrained(context: context)
             }
+            if eventLoop.inEventLoop { finish() } else { eventLoop.execute(finish) }
         }
     }
 
@@ -208,7 +222,20 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             frame.response.code = status.code
             frame.response.message = status.message
         }
-        context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+        context.write(wrapOutboundOut(frame), promise: nil)
+        scheduleFlush(context: context)
+    }
+
+    /// Flushes after the work already queued on the event loop (other replies, the rest of a read).
+    private func scheduleFlush(context: ChannelHandlerContext) {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            let (handler, context) = loopBound.value
+            handler.flushScheduled = false
+            context.flush()
+        }
     }
 
     // MARK: shutdown
@@ -236,6 +263,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private func closeIfDrained(context: ChannelHandlerContext) {
         if case .draining = state, inFlight == 0 {
             state = .closed
+            context.flush()  // replies written but waiting for the deferred flush go out first
             context.close(promise: nil)
         }
     }
