@@ -1,7 +1,8 @@
 import Storage
 
-/// Idempotency keys OPS has acted on, in SQLite (WAL, fsync per insert): a key is durable before
-/// the order it names is sent.
+/// Idempotency keys OPS has acted on, in SQLite (WAL): a key is durable before the order it names
+/// is sent. Inserts commit without an fsync and wait for a shared one (`GroupCommit`), so many
+/// signals in flight pay for one fsync, not one each.
 final class IdempotencyStore {
     struct Entry: Equatable {
         var key: String
@@ -13,6 +14,8 @@ final class IdempotencyStore {
     }
 
     private let database: SQLiteDatabase
+    /// Wait on it (it is Sendable) for an insert's ticket to be durable.
+    let groupCommit = GroupCommit(syncEnabled: true)
 
     init(path: String) throws(StorageError) {
         database = try SQLiteDatabase(path: path)
@@ -30,7 +33,9 @@ final class IdempotencyStore {
         if !names.contains("engine_id") {
             try database.execute("ALTER TABLE idempotency ADD COLUMN engine_id TEXT NOT NULL DEFAULT ''")
         }
+        try groupCommit.register(database)
     }
+
 
     func entry(key: String) throws(StorageError) -> Entry? {
         let statement = try database.statement(
@@ -53,12 +58,14 @@ final class IdempotencyStore {
         return count.int64(0)
     }
 
-    func insert(_ entry: Entry) throws(StorageError) {
+    /// Inserts (committed, not yet fsynced) and returns the ticket to wait for on `groupCommit`.
+    func insert(_ entry: Entry) throws(StorageError) -> UInt64 {
         try database.statement(
             "INSERT INTO idempotency (key, body_hash, client_order_id, model, engine_id, created_ns) VALUES (?,?,?,?,?,?)"
         )
         .bind(1, entry.key).bind(2, entry.bodyHash).bind(3, entry.clientOrderID).bind(4, entry.model)
         .bind(5, entry.engineID).bind(6, entry.createdUnixNanos)
         .run()
+        return groupCommit.committed()
     }
 }

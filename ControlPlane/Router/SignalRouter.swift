@@ -41,9 +41,10 @@ public actor SignalRouter {
     public func setWeights(_ new: StrategyWeights) { weights = new }
 
     /// `engineFor` maps a model to the engine of the signal's venue that trades it.
+    /// Returns once the key (new or seen) is durable.
     public func route(
         _ signal: Signal, idempotencyKey: String?, body: [UInt8], engineFor: (String) -> String
-    ) throws(SignalError) -> Decision {
+    ) async throws(SignalError) -> Decision {
         guard let key = idempotencyKey else {
             let model = try pickModel(signal, draw: Double.random(in: 0..<1))
             return Decision(
@@ -61,6 +62,9 @@ public actor SignalRouter {
             guard existing.bodyHash == bodyHash else {
                 throw SignalError.keyReused("X-Idempotency-Key '\(key)' was already used with a different request body")
             }
+            // The first attempt may still be waiting for its fsync: a retry acts only on a durable key.
+            let commits = store.groupCommit
+            do { try await commits.waitDurable(commits.lastTicket) } catch { throw SignalError.storage("\(error)") }
             return Decision(
                 model: existing.model, clientOrderID: existing.clientOrderID,
                 engineID: existing.engineID.isEmpty ? engineFor(existing.model) : existing.engineID, isRetry: true)
@@ -87,10 +91,12 @@ public actor SignalRouter {
         let clientOrderID = "s-" + Digest.hex(Array(digest[4..<16]))
         let engineID = engineFor(model)
         do {
-            try store.insert(
+            let ticket = try store.insert(
                 .init(
                     key: key, bodyHash: bodyHash, clientOrderID: clientOrderID, model: model, engineID: engineID,
                     createdUnixNanos: WallClock.nowUnixNanos()))
+            let commits = store.groupCommit
+            try await commits.waitDurable(ticket)
         } catch {
             throw SignalError.storage("\(error)")
         }

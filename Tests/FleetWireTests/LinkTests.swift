@@ -99,9 +99,12 @@ struct LinkTests {
         let client = try await FleetClient.connect(
             host: "127.0.0.1", port: port, secret: Self.secret, configuration: .init(clientID: "t"), group: group)
         let past = Int64(Date().timeIntervalSince1970 * 1e9) - 1_000_000_000
-        await #expect(throws: RPCStatus.deadlineExceeded()) {
-            _ = try await client.call(.noop, payload: Data(), deadlineUnixNanos: past)
+        // HEALTH, not NOOP: NOOP never reaches the service, so it could not show "never executed".
+        // Either side may report the deadline (the client stops waiting 1 ms after it).
+        let error = await #expect(throws: RPCStatus.self) {
+            _ = try await client.call(.health, payload: Data(), deadlineUnixNanos: past)
         }
+        #expect(error?.code == .deadlineExceeded)
         #expect(service.handled.withLockedValue { $0 }.isEmpty)
         await client.close()
         await server.shutdown()
