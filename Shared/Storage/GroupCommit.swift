@@ -65,7 +65,8 @@ public final class GroupCommit: Sendable {
         try database.execute(
             "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=\(checkpointBytes / 2)")
         let walPath = database.path + "-wal"
-        let descriptor = open(walPath, O_RDWR | O_CLOEXEC)
+        // O_CREAT: a new database has no WAL until its first write; SQLite adopts the empty file.
+        let descriptor = open(walPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
         guard descriptor >= 0 else {
             throw StorageError(path: walPath, operation: "open for sync", message: String(cString: strerror(errno)))
         }

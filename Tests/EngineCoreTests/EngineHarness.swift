@@ -12,6 +12,8 @@ final class EngineHarness: @unchecked Sendable {
     let eth = InstrumentID(symbol: "ETHUSDT", venue: .paper)
     var venue: PaperVenue!
     var engine: Engine!
+    /// Used by engines opened from now on.
+    var observer: any EngineObserver = NoEngineObserver()
 
     init(limits: RiskLimits? = nil) throws {
         directory = NSTemporaryDirectory() + "engine-test-\(UUID().uuidString)"
@@ -41,7 +43,7 @@ final class EngineHarness: @unchecked Sendable {
                 engineID: "t", limits: limits, startingCash: Fixed(1_000_000), ledgerPath: "\(directory)/ledger.sqlite",
                 auditPath: "\(directory)/audit.jsonl", durability: .normal,
                 killSwitch: KillSwitch(filePath: killSwitchPath, environmentValue: nil)),
-            venue: venue, logger: Logger(label: "test"))
+            venue: venue, observer: observer, logger: Logger(label: "test"))
     }
 
     /// A crash: drop both without any orderly shutdown, then open again.

@@ -1,5 +1,6 @@
 import Foundation
 import Storage
+import Synchronization
 import Testing
 
 struct StorageTests {
@@ -40,5 +41,48 @@ struct StorageTests {
         try AppendLog(path: path).append("{\"a\":1}")
         try AppendLog(path: path).append(lines: ["{\"b\":2}", "{\"c\":3}"])
         #expect(try String(contentsOfFile: path, encoding: .utf8) == "{\"a\":1}\n{\"b\":2}\n{\"c\":3}\n")
+    }
+}
+
+@Suite struct GroupCommitStorageTests {
+    func scratch() throws -> String {
+        let path = NSTemporaryDirectory() + "gc-\(UUID().uuidString).sqlite"
+        return path
+    }
+
+    @Test func ticketsBecomeDurableInOrderAndCommitsSurviveReopen() async throws {
+        let path = try scratch()
+        let database = try SQLiteDatabase(path: path)
+        try database.execute("CREATE TABLE t (v INTEGER)")
+        let commits = GroupCommit(syncEnabled: true)
+        try commits.register(database)
+        let order = Mutex<[UInt64]>([])
+        var tickets: [UInt64] = []
+        for value in 0..<50 {
+            try database.statement("INSERT INTO t VALUES (?)").bind(1, Int64(value)).run()
+            let ticket = commits.committed()
+            tickets.append(ticket)
+            commits.whenDurable(ticket) { result in
+                if case .success = result { order.withLock { $0.append(ticket) } }
+            }
+        }
+        try await commits.waitDurable(tickets[tickets.count - 1])
+        #expect(order.withLock { $0 } == tickets, "callbacks run once, in ticket order")
+        let reopened = try SQLiteDatabase(path: path)
+        let rows = try reopened.statement("SELECT count(*) FROM t")
+        _ = try rows.step()
+        #expect(rows.int64(0) == 50)
+    }
+
+    @Test func aDurableTicketCompletesAtOnce() async throws {
+        let database = try SQLiteDatabase(path: try scratch())
+        let commits = GroupCommit(syncEnabled: false)
+        try commits.register(database)
+        try database.execute("CREATE TABLE t (v INTEGER)")
+        let ticket = commits.committed()
+        try await commits.waitDurable(ticket)
+        let ran = Mutex(false)
+        commits.whenDurable(ticket) { _ in ran.withLock { $0 = true } }
+        #expect(ran.withLock { $0 }, "an already durable ticket runs its callback inline")
     }
 }

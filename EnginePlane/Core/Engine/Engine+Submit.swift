@@ -12,6 +12,10 @@ extension Engine {
     /// (status HELD, durable) until their trigger fires.
     public func submit(_ command: SubmitCommand) async throws(EngineError) -> SubmitOutcome {
         try validate(command)
+        if sending[command.clientOrderID] != nil {
+            // The first submission is still on its way to the venue: wait for its answer.
+            await withCheckedContinuation { sending[command.clientOrderID, default: []].append($0) }
+        }
         if let existing = try order(command.clientOrderID) {
             guard command.matches(existing) else {
                 throw EngineError(
@@ -84,6 +88,8 @@ extension Engine {
         try commitAndPublish()
         if order.status == .pendingSubmit {
             observer.orderSubmitted(model: order.model)
+            sending[order.clientOrderID] = []
+            defer { for waiter in sending.removeValue(forKey: order.clientOrderID) ?? [] { waiter.resume() } }
             try await send(order.clientOrderID)
         }
         let outcome = SubmitOutcome(

@@ -73,6 +73,9 @@ public actor Engine {
     /// Portfolio rows changed since the last flush (model "" is the account-level position).
     var dirtyLots: Set<Portfolio.ModelKey> = []
     var dirtyStats: Set<String> = []
+    /// Orders between their intent and the venue's answer in this process, and the retries of
+    /// them waiting for that answer (a retry then reports the outcome instead of asking the venue).
+    var sending: [String: [CheckedContinuation<Void, Never>]] = [:]
     /// Fills recorded since start (recovery reports how many it applied without counting the table).
     var fillsRecorded = 0
 

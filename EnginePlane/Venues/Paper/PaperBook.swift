@@ -50,6 +50,7 @@ struct PaperBook {
                 fee INTEGER NOT NULL, ts_ns INTEGER NOT NULL
             ) WITHOUT ROWID;
             CREATE INDEX IF NOT EXISTS venue_fills_order ON venue_fills(client_order_id);
+            CREATE INDEX IF NOT EXISTS venue_orders_live ON venue_orders(state) WHERE state IN ('accepted','partiallyFilled');
             CREATE TABLE IF NOT EXISTS venue_state (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS venue_positions (symbol TEXT PRIMARY KEY, quantity INTEGER NOT NULL) WITHOUT ROWID;
             """)

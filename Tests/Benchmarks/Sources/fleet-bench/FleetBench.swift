@@ -31,6 +31,7 @@ struct LoadOptions: ParsableArguments {
     @Option(help: "Seconds of measured load.") var duration: Double = 5
     @Option(help: "Warm-up seconds, not measured.") var warmup: Double = 1
     @Option(help: "Closed-loop callers (or in-flight cap for open-loop).") var concurrency: Int = 64
+    @Option(help: "Closed-loop: stop after this many requests (0: run for --duration).") var count: Int = 0
 }
 
 struct EngineOptions: ParsableArguments {
@@ -78,6 +79,7 @@ func drive(
                 group.addTask {
                     while MonotonicClock.nanos() < end {
                         let sequence = next.take()
+                        if load.count > 0 && sequence >= load.count { break }
                         let sent = MonotonicClock.nanos()
                         if await call(sequence) {
                             recorder.record(nanos: MonotonicClock.nanos() - sent)
@@ -112,8 +114,11 @@ struct RPC: AsyncParsableCommand {
 
     func run() async throws {
         let client = try await connect(engine)
-        _ = await drive("rpc-noop", load) { _ in
-            (try? await client.call(.noop, payload: Data(), deadlineUnixNanos: 0)) != nil
+        // Callers run on the link's event loop (as OPS's engine links can): no thread hop per call.
+        await withTaskExecutorPreference(EventLoopTaskExecutor(client.eventLoop)) {
+            _ = await drive("rpc-noop", load) { _ in
+                (try? await client.call(.noop, payload: Data(), deadlineUnixNanos: 0)) != nil
+            }
         }
         await client.close()
     }
@@ -130,18 +135,20 @@ struct Submit: AsyncParsableCommand {
         let client = try await connect(engine)
         let run = String(UInt32.random(in: 0...UInt32.max), radix: 36)
         let symbol = self.symbol
-        _ = await drive("submit-order", load) { index in
-            var request = Fleet_V1_SubmitOrderRequest()
-            request.clientOrderID = "b-\(run)-\(index)"
-            request.symbol = symbol
-            request.side = index % 2 == 0 ? .buy : .sell  // flat on average: stays inside the position limit
-            request.type = .market
-            request.quantityE8 = 100_000  // 0.001
-            request.model = "bench"
-            guard let reply: Fleet_V1_SubmitOrderResponse = try? await client.call(.submitOrder, request) else {
-                return false
+        await withTaskExecutorPreference(EventLoopTaskExecutor(client.eventLoop)) {
+            _ = await drive("submit-order", load) { index in
+                var request = Fleet_V1_SubmitOrderRequest()
+                request.clientOrderID = "b-\(run)-\(index)"
+                request.symbol = symbol
+                request.side = index % 2 == 0 ? .buy : .sell  // flat on average: stays inside the position limit
+                request.type = .market
+                request.quantityE8 = 100_000  // 0.001
+                request.model = "bench"
+                guard let reply: Fleet_V1_SubmitOrderResponse = try? await client.call(.submitOrder, request) else {
+                    return false
+                }
+                return reply.order.status == .filled
             }
-            return reply.order.status == .filled
         }
         await client.close()
     }
@@ -162,13 +169,20 @@ struct SignalPath: AsyncParsableCommand {
         let pool = ClientPool(size: load.concurrency)
         let url = self.url + "/strategy/signal"
         let symbol = self.symbol
+        let run = String(UInt32.random(in: 0...UInt32.max), radix: 36)
         _ = await drive("ops-signal", load) { index in
             let side = index % 2 == 0 ? "BUY" : "SELL"
+            // A key per signal, as a real strategy sends: OPS makes it durable before the order leaves.
+            let key = "bench-\(run)-\(index)"
             let body = Array(#"{"symbol":"\#(symbol)","side":"\#(side)","quantity":"0.001","model":"bench"}"#.utf8)
             return await pool.run { client in
                 guard
                     let response = try? client.request(
-                        "POST", url, headers: [("X-OPS-TOKEN", token), ("Content-Type", "application/json")], body: body
+                        "POST", url,
+                        headers: [
+                            ("X-OPS-TOKEN", token), ("Content-Type", "application/json"), ("X-Idempotency-Key", key),
+                        ],
+                        body: body
                     )
                 else { return false }
                 return response.status == 200
