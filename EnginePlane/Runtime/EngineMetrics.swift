@@ -1,5 +1,6 @@
 import EngineCore
 import Prometheus
+import Synchronization
 import Telemetry
 import TradingDomain
 
@@ -13,6 +14,26 @@ final class EngineMetrics: EngineObserver {
     private let ready: GaugeMetric
     private let fillLatency: LatencyHistogram
     private let ledgerWrite: LatencyHistogram
+    /// The per-model series, looked up in the registry once per model rather than on every order.
+    private struct ModelSeries {
+        let submitted: CounterMetric
+        let filled: CounterMetric
+        let fills: CounterMetric
+        let realized: GaugeMetric
+    }
+    private let models = Mutex<[String: ModelSeries]>([:])
+
+    private func series(_ model: String) -> ModelSeries {
+        if let known = models.withLock({ $0[model] }) { return known }
+        let labels = [("venue", venue), ("model", model)]
+        let made = ModelSeries(
+            submitted: registry.counter(MetricNames.ordersSubmitted, labels: labels, help: "Orders sent to the venue"),
+            filled: registry.counter(MetricNames.ordersFilled, labels: labels, help: "Orders completely filled"),
+            fills: registry.counter(MetricNames.fills, labels: labels, help: "Executions recorded"),
+            realized: registry.gauge(MetricNames.pnlRealized, labels: labels, help: "Realized PnL in USD net of fees"))
+        models.withLock { $0[model] = made }
+        return made
+    }
 
     init(venue: Venue) {
         self.venue = venue.rawValue
@@ -61,11 +82,7 @@ final class EngineMetrics: EngineObserver {
         ).increment()
     }
 
-    func orderSubmitted(model: String) {
-        registry.counter(
-            MetricNames.ordersSubmitted, labels: [("venue", venue), ("model", model)], help: "Orders sent to the venue"
-        ).increment()
-    }
+    func orderSubmitted(model: String) { series(model).submitted.increment() }
 
     func orderRejected(model: String, reason: String) {
         registry.counter(
@@ -75,21 +92,14 @@ final class EngineMetrics: EngineObserver {
     }
 
     func orderFilled(model: String, latencyNanos: Int64) {
-        registry.counter(
-            MetricNames.ordersFilled, labels: [("venue", venue), ("model", model)], help: "Orders completely filled"
-        ).increment()
+        series(model).filled.increment()
         fillLatency.recordNanoseconds(max(0, latencyNanos))
     }
 
     func fillRecorded(_ fill: FillRecord, modelRealizedPnL: Fixed) {
-        registry.counter(
-            MetricNames.fills, labels: [("venue", venue), ("model", fill.model)], help: "Executions recorded"
-        )
-        .increment()
-        registry.gauge(
-            MetricNames.pnlRealized, labels: [("venue", venue), ("model", fill.model)],
-            help: "Realized PnL in USD net of fees"
-        ).set(to: modelRealizedPnL.asMetricValue)
+        let series = series(fill.model)
+        series.fills.increment()
+        series.realized.set(to: modelRealizedPnL.asMetricValue)
     }
 
     func accountUpdated(_ account: AccountSummary, openOrders count: Int, mode current: TradingMode) {

@@ -15,7 +15,8 @@ import Synchronization
 /// it survives power loss, and the fsync costs a batch, not an order. With `syncEnabled` false
 /// (`--durability normal`), a commit counts as durable as soon as it is in the kernel.
 ///
-/// Checkpoints run here too, on a connection of their own, so a committing writer never stalls on one.
+/// Checkpoints run on a thread of their own, with a connection of their own, so neither a
+/// committing writer nor a waiting caller ever stalls on one.
 public final class GroupCommit: Sendable {
     struct Waiter {
         let ticket: UInt64
@@ -32,22 +33,28 @@ public final class GroupCommit: Sendable {
         var checkpointers: [Checkpointer] = []
     }
 
-    /// A WAL whose size is checked after each sync, and the connection that checkpoints it.
+    /// A WAL and the connection that checkpoints it.
     final class Checkpointer: @unchecked Sendable {
-        // Only touched on the sync queue.
+        // Only used on the checkpoint queue.
         let walPath: String
         let database: SQLiteDatabase
-        let thresholdBytes: Int
-        init(walPath: String, database: SQLiteDatabase, thresholdBytes: Int) {
+        init(walPath: String, database: SQLiteDatabase) {
             self.walPath = walPath
             self.database = database
-            self.thresholdBytes = thresholdBytes
         }
     }
+
+    /// How often committed pages are copied from the WALs into the databases while commits come in.
+    static let checkpointIntervalNanos: UInt64 = 200_000_000
+    private let lastCheckpoint = Atomic<UInt64>(0)
 
     public let syncEnabled: Bool
     private let state = Mutex(State())
     private let queue = DispatchQueue(label: "group-commit")
+    /// Checkpoints copy megabytes and fsync the database file: on their own thread, so the syncs
+    /// that callers wait for never queue behind one.
+    private let checkpointQueue = DispatchQueue(label: "group-commit-checkpoint")
+    private let checkpointRunning = Atomic<Bool>(false)
 
     public init(syncEnabled: Bool) {
         self.syncEnabled = syncEnabled
@@ -58,12 +65,12 @@ public final class GroupCommit: Sendable {
     }
 
     /// Adds a database to every sync and takes over its checkpoints: its connection commits with
-    /// `synchronous=NORMAL` from now on, and this object checkpoints the WAL once it passes
-    /// `checkpointBytes` (the WAL is cut back to half that when it restarts, so its size says how
-    /// much it holds).
-    public func register(_ database: SQLiteDatabase, checkpointBytes: Int = 16 << 20) throws(StorageError) {
-        try database.execute(
-            "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=\(checkpointBytes / 2)")
+    /// `synchronous=NORMAL` from now on, and this object checkpoints the WAL every
+    /// `checkpointInterval` while commits come in. The WAL file is never truncated: it is rewritten
+    /// in place from its start after each checkpoint, so an `fdatasync` flushes data only, never a
+    /// file-size change (which costs a metadata write, and milliseconds, on every sync).
+    public func register(_ database: SQLiteDatabase) throws(StorageError) {
+        try database.execute("PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0")
         let walPath = database.path + "-wal"
         // O_CREAT: a new database has no WAL until its first write; SQLite adopts the empty file.
         let descriptor = open(walPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
@@ -75,8 +82,7 @@ public final class GroupCommit: Sendable {
         let checkpoint = try SQLiteDatabase(path: database.path, durability: .full)
         state.withLock { state in
             state.files.append((walPath, descriptor))
-            state.checkpointers.append(
-                Checkpointer(walPath: walPath, database: checkpoint, thresholdBytes: checkpointBytes))
+            state.checkpointers.append(Checkpointer(walPath: walPath, database: checkpoint))
         }
     }
 
@@ -153,20 +159,25 @@ public final class GroupCommit: Sendable {
             }
             let result: Result<Void, StorageError> = failure.map { .failure($0) } ?? .success(())
             for waiter in ready { waiter.body(result) }
-            if done {
-                checkpointIfLarge()
-                return
+            let now = DispatchTime.now().uptimeNanoseconds
+            if now - lastCheckpoint.load(ordering: .relaxed) >= Self.checkpointIntervalNanos {
+                lastCheckpoint.store(now, ordering: .relaxed)
+                if checkpointRunning.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing)
+                    .exchanged
+                {
+                    checkpointQueue.async {
+                        self.checkpoint()
+                        self.checkpointRunning.store(false, ordering: .releasing)
+                    }
+                }
             }
+            if done { return }
         }
     }
 
-    private func checkpointIfLarge() {
+    private func checkpoint() {
         let checkpointers = state.withLock { $0.checkpointers }
         for checkpointer in checkpointers {
-            var info = stat()
-            guard stat(checkpointer.walPath, &info) == 0, Int(info.st_size) >= checkpointer.thresholdBytes else {
-                continue
-            }
             // PASSIVE: copies what no reader needs, never blocks the writer; the writer restarts the
             // WAL from its start once everything is copied. TRUNCATE would wait for the writer.
             try? checkpointer.database.execute("PRAGMA wal_checkpoint(PASSIVE)")
