@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need and runs every test: unit, multi-process integration (the real
-# binaries), the C interop client. .ci/run calls exactly this.
+# binaries), the C interop client; then the benchmark harness in its quick mode. .ci/run calls
+# exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash deploy/install-deps.sh --test
@@ -14,4 +15,6 @@ set -e
 passed=$(grep -E '^✔ Test .* passed' .build/test-output.txt | grep -vc '^✔ Test run' || true)
 failed=$(grep -E '^✘ Test .* failed' .build/test-output.txt | grep -vc '^✘ Test run' || true)
 echo "$passed passed, $failed failed"
-exit "$status"
+[ "$status" = 0 ] || exit "$status"
+# The benchmark harness, briefly and small (debug build: the numbers mean nothing, it shows it runs).
+bash deploy/bench.sh --quick
