@@ -93,7 +93,8 @@ extension Engine {
             try await send(order.clientOrderID)
         }
         let outcome = SubmitOutcome(
-            order: try self.order(order.clientOrderID) ?? order, duplicate: false, legs: try self.legs(of: order))
+            order: try self.order(order.clientOrderID) ?? order, duplicate: false,
+            legs: legs.isEmpty ? [] : try self.legs(of: order))  // no lookups for the plain orders
         try await durable()
         return outcome
     }
