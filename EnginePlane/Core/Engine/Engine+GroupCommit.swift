@@ -74,6 +74,7 @@ extension Engine {
             return
         }
         audit.flush()
+        recentlyClosed.removeAll(keepingCapacity: true)
         let ticket = committed ? groupCommit.committed() : groupCommit.lastTicket
         var batch: [EventEnvelope] = []
         if !pendingEvents.isEmpty {

@@ -392,8 +392,10 @@ extension Engine {
         try write { () throws(StorageError) in try ledger.save(order, isNew: isNew) }
         if order.status.isOpen {
             open[order.clientOrderID] = order
+            recentlyClosed.removeValue(forKey: order.clientOrderID)
         } else {
             open.removeValue(forKey: order.clientOrderID)
+            recentlyClosed[order.clientOrderID] = order
         }
         pendingEvents.append(.order(order))
     }

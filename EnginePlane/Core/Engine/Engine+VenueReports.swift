@@ -24,7 +24,10 @@ extension Engine {
     /// Brings our order in line with the venue's report: acknowledgement, new fills (each trade id
     /// once, ever), then a terminal state. Idempotent: applying the same report twice changes nothing.
     func apply(_ report: VenueOrderReport) throws(EngineError) {
-        guard var order = open[report.clientOrderID] ?? (try? ledger.order(report.clientOrderID)) else {
+        guard
+            var order = open[report.clientOrderID] ?? recentlyClosed[report.clientOrderID]
+                ?? (try? ledger.order(report.clientOrderID))
+        else {
             audit.record(
                 "external_order", [("client_order_id", report.clientOrderID), ("venue_order_id", report.venueOrderID)])
             logger.warning(

@@ -53,6 +53,8 @@ public actor Engine {
     var modeReason: String
     /// Every order that can still change, by client order id.
     var open: [String: OrderRecord] = [:]
+    /// Orders closed since the last flush: the reply that follows reads them from here, not SQLite.
+    var recentlyClosed: [String: OrderRecord] = [:]
     var subscribers: [Int: Subscriber] = [:]
     var nextSubscriberID = 0
     var seq: UInt64 = 0
@@ -126,7 +128,7 @@ public actor Engine {
     // MARK: queries
 
     public func order(_ clientOrderID: String) throws(EngineError) -> OrderRecord? {
-        if let order = open[clientOrderID] { return order }
+        if let order = open[clientOrderID] ?? recentlyClosed[clientOrderID] { return order }
         do { return try ledger.order(clientOrderID) } catch { throw EngineError(.internalError, "\(error)") }
     }
 
