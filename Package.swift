@@ -31,6 +31,8 @@ let package = Package(
         .library(name: "FleetProto", targets: ["FleetProto"]),
         .library(name: "TradingDomain", targets: ["TradingDomain"]),
         .library(name: "CurlHTTP", targets: ["CurlHTTP"]),
+        .library(name: "EngineRuntime", targets: ["EngineRuntime"]),
+        .library(name: "PaperVenue", targets: ["PaperVenue"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

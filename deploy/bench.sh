@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Benchmarks on this machine, release builds, loopback: the framed RPC alone, SubmitOrder to
 # engine-paper (acknowledged after the intent and the fill are durable, synchronous=FULL), and
-# POST /strategy/signal through OPS. Prints each run and writes docs/benchmarks.md.
+# POST /strategy/signal through OPS. Each framed engine run has a gRPC twin in the same run: the
+# same calls to the same engine service served by grpc-swift-2 over HTTP/2 (grpc-engine-paper,
+# Tests/Benchmarks). Prints each run and writes docs/benchmarks.md.
 #
 #   deploy/bench.sh [--duration SECONDS] [--restart-orders N] [--quick]
 #
 # --quick runs each case for 1 s and the restart case with 5,000 orders (CI uses it to show the
-# harness works; its numbers mean nothing). --restart-orders sets the ledger size of the restart
+# harness works; its numbers mean nothing). It skips the gRPC twins and builds fleet-bench without
+# gRPC (a debug build of grpc-swift-2 and its TLS stack would add ~3 minutes to CI). --restart-orders sets the ledger size of the restart
 # case (default 1,000,000: filling it takes a few minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +21,7 @@ while [ $# -gt 0 ]; do
     --duration) duration="$2"; shift 2 ;;
     --quick) quick=1; duration=1; restart_orders=5000; shift ;;
     --restart-orders) restart_orders="$2"; shift 2 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "bench: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -27,17 +30,24 @@ bash deploy/install-deps.sh
 work="$(mktemp -d)"
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 config=release
-[ "$quick" = 1 ] && config=debug
+grpc_twins=1
+bench_traits=()
+if [ "$quick" = 1 ]; then config=debug; grpc_twins=0; bench_traits=(--disable-default-traits); fi
 echo "bench: building ($config)..."
 swift build -c "$config" --product engine-paper > "$work/build.log" 2>&1 || { tail -20 "$work/build.log"; exit 1; }
 swift build -c "$config" --product ops >> "$work/build.log" 2>&1 || { tail -20 "$work/build.log"; exit 1; }
-swift build -c "$config" --package-path Tests/Benchmarks --product fleet-bench >> "$work/build.log" 2>&1 || { tail -20 "$work/build.log"; exit 1; }
+swift build -c "$config" --package-path Tests/Benchmarks "${bench_traits[@]}" --product fleet-bench >> "$work/build.log" 2>&1 || { tail -20 "$work/build.log"; exit 1; }
+if [ "$grpc_twins" = 1 ]; then
+  swift build -c "$config" --package-path Tests/Benchmarks --product grpc-engine-paper >> "$work/build.log" 2>&1 || { tail -20 "$work/build.log"; exit 1; }
+fi
 bin="$(swift build -c "$config" --show-bin-path)"
-bench="$(swift build -c "$config" --package-path Tests/Benchmarks --show-bin-path)/fleet-bench"
+bench_bin="$(swift build -c "$config" --package-path Tests/Benchmarks --show-bin-path)"
+bench="$bench_bin/fleet-bench"
 
 export FLEET_SECRET="bench-fleet-secret-$(date +%s)-0123456789"
 export OPS_API_TOKEN="bench-token-0123456789"
 rpc_port=17100; ops_port=18080
+grpc_port=17200  # grpc-engine-paper: gRPC here, its own framed link on 17101 and metrics on 19101
 # The benchmark engine's rate rails are raised above what it is asked to do (the defaults, 20,000
 # orders/s, would refuse the load); every other rail keeps its default.
 cat > "$work/engine.yaml" <<'YAML'
@@ -47,6 +57,13 @@ risk:
 YAML
 "$bin/engine-paper" --id bench-1 --listen 127.0.0.1:$rpc_port --metrics-listen 127.0.0.1:19100 --data-dir "$work/engine" \
   --config "$work/engine.yaml" --log-level warning > "$work/engine.log" 2>&1 &
+# The gRPC twin: the same paper engine and config with its own ledger, serving the same engine
+# service over grpc-swift-2 (HTTP/2, plaintext) on --grpc-listen as well as the framed link.
+if [ "$grpc_twins" = 1 ]; then
+  "$bench_bin/grpc-engine-paper" --id bench-grpc --listen 127.0.0.1:17101 --metrics-listen 127.0.0.1:19101 \
+    --grpc-listen 127.0.0.1:$grpc_port --data-dir "$work/grpc-engine" --config "$work/engine.yaml" --log-level warning \
+    > "$work/grpc-engine.log" 2>&1 &
+fi
 printf 'engines:\n  - id: bench-1\n    venue: PAPER\n    address: 127.0.0.1:%d\n' $rpc_port > "$work/fleet.yaml"
 "$bin/ops" serve --config "$work/fleet.yaml" --listen 127.0.0.1:$ops_port --state-dir "$work/ops" --log-level warning \
   > "$work/ops.log" 2>&1 &
@@ -55,6 +72,13 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 curl -sf "http://127.0.0.1:$ops_port/readyz" >/dev/null || { echo "bench: fleet did not start" >&2; cat "$work"/*.log >&2; exit 1; }
+if [ "$grpc_twins" = 1 ]; then
+  for _ in $(seq 1 100); do
+    (: > /dev/tcp/127.0.0.1/$grpc_port) 2>/dev/null && break
+    sleep 0.2
+  done
+  (: > /dev/tcp/127.0.0.1/$grpc_port) 2>/dev/null || { echo "bench: grpc-engine-paper did not start" >&2; cat "$work/grpc-engine.log" >&2; exit 1; }
+fi
 rss() { ps -o rss= -p "$1" | awk '{printf "%.1f", $1/1024}'; }
 private_rss() { awk '/^(Private_Clean|Private_Dirty):/{kb+=$2} END{printf "%.1f", kb/1024}' "/proc/$1/smaps_rollup"; }
 engine_pid="$(pgrep -f 'engine-paper --id bench-1' | head -1)"
@@ -68,13 +92,20 @@ run() {
   echo "+ fleet-bench $*" >&2
   "$bench" "$@" --duration "$duration" | tee -a "$work/raw.txt" | grep '^|' >> "$results"
 }
-engine=(--port $rpc_port)
-run rpc "${engine[@]}" --concurrency 1
-run rpc "${engine[@]}" --concurrency 64
-run rpc "${engine[@]}" --rate 5000 --concurrency 256
-run submit "${engine[@]}" --concurrency 64
-run submit "${engine[@]}" --concurrency 256
-run submit "${engine[@]}" --rate 5000 --concurrency 1024
+# Each framed engine run is followed by its gRPC twin with the same load, so both engines see the
+# same history: rpc/grpc-rpc and submit/grpc-submit take the same load options.
+twins() {
+  run "$1" --port $rpc_port "${@:3}"
+  if [ "$grpc_twins" = 1 ]; then run "$2" --port $grpc_port "${@:3}"; fi
+}
+twins rpc grpc-rpc --concurrency 1
+twins rpc grpc-rpc --concurrency 64
+twins rpc grpc-rpc --rate 5000 --concurrency 256
+twins submit grpc-submit --concurrency 64
+twins submit grpc-submit --concurrency 256
+twins submit grpc-submit --rate 5000 --concurrency 1024
+# A rate both transports carry here (gRPC's submit ceiling is below 5,000/s): latency without queueing.
+twins submit grpc-submit --rate 2000 --concurrency 1024
 run signal --url "http://127.0.0.1:$ops_port" --concurrency 32
 run signal --url "http://127.0.0.1:$ops_port" --rate 1000 --concurrency 256
 
@@ -85,9 +116,31 @@ python3 Tests/Benchmarks/restart.py --engine "$bin/engine-paper" --bench "$bench
   --config "$work/engine.yaml" --port 17110 --metrics-port 19110 --orders "$restart_orders" \
   | tee -a "$work/raw.txt" | grep '^|' >> "$results"
 
+# framed ÷ gRPC for each pair of twin rows (same method, mode, rate and concurrency).
+python3 - "$work/raw.txt" > "$work/ratios.txt" <<'PY'
+import json, sys
+runs = [json.loads(line) for line in open(sys.argv[1]) if line.startswith('{"bench":"')]
+twins = {"rpc-noop": "grpc-noop", "submit-order": "grpc-submit-order"}
+def key(r): return (r["mode"], r["offered_per_s"], r["concurrency"])
+print("| method | load | framed /s | gRPC /s | throughput framed/gRPC | framed p50 µs | gRPC p50 µs | p50 framed/gRPC |")
+print("|---|---|---|---|---|---|---|---|")
+for framed in runs:
+    if framed["bench"] not in twins: continue
+    grpc = next((r for r in runs if r["bench"] == twins[framed["bench"]] and key(r) == key(framed)), None)
+    if grpc is None: continue
+    load = f'{framed["offered_per_s"]}/s open-loop' if framed["mode"] == "open" else f'closed-loop ×{framed["concurrency"]}'
+    def ratio(a, b):  # 2 significant digits (16×, 8.1×, 0.12×, 0.0029×), never an exponent
+        if not b: return "n/a"
+        x = a / b
+        return f"{x:.0f}×" if x >= 10 else f"{x:#.2g}×" if x >= 0.001 else "<0.001×"
+    print(f'| {framed["bench"]} | {load} | {framed["achieved_per_s"]} | {grpc["achieved_per_s"]} | '
+          f'{ratio(framed["achieved_per_s"], grpc["achieved_per_s"])} | {framed["p50_us"]:.0f} | {grpc["p50_us"]:.0f} | '
+          f'{ratio(framed["p50_us"], grpc["p50_us"])} |')
+PY
+
 if [ "$quick" = 1 ]; then
   cat "$results"
-  echo "bench: quick run done (not written to docs/benchmarks.md)"
+  echo "bench: quick run done (gRPC twins skipped; not written to docs/benchmarks.md)"
   exit 0
 fi
 
@@ -98,7 +151,8 @@ cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
   echo "Measured by \`deploy/bench.sh --duration $duration\` on $(date -u +%Y-%m-%d): $(nproc) cores ($cpu),"
   echo "$(free -g | awk '/Mem:/{print $2}') GiB, $(uname -sr), $(swift --version 2>/dev/null | head -1)."
   echo "Release builds; client and servers on loopback on the same machine; one engine-paper with"
-  echo "\`synchronous=FULL\` (every acknowledged order is fsynced), one OPS."
+  echo "\`synchronous=FULL\` (every acknowledged order is fsynced), one OPS; the \`grpc-*\` rows go to"
+  echo "grpc-engine-paper, the same engine and config (its own ledger) with its service also on gRPC."
   echo
   echo "Latency in microseconds. Open-loop runs measure each request from its intended send time (no"
   echo "coordinated omission); closed-loop runs keep N callers busy and report throughput. HDR histograms,"
@@ -108,6 +162,11 @@ cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
   echo "|---|---|---|---|---|---|---|"
   cat "$results"
   echo
+  echo "Framed link vs gRPC in this run: the same engine service and the same calls, only the transport"
+  echo "differs (ratios are framed ÷ gRPC: throughput above 1× and p50 below 1× favour the framed link)."
+  echo
+  cat "$work/ratios.txt"
+  echo
   echo "Idle resident memory (RSS) two seconds after start: engine-paper ${idle_engine_rss} MB (private ${idle_engine_private} MB),"
   echo "ops ${idle_ops_rss} MB (private ${idle_ops_private} MB); after the runs: engine-paper ${engine_rss} MB, ops ${ops_rss} MB."
   echo "Private = pages no other process shares (the rest is shared library text: Swift runtime, Foundation)."
@@ -116,6 +175,7 @@ cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
   echo "- \`submit-order\`: SubmitOrder → risk → intent (group commit, fsync) → paper venue → fill → ledger (group commit, fsync) → ack."
   echo "- \`engine-restart\`: \`kill -9\` of an engine whose ledger holds the orders shown, restart, time to \`READY=1\` (sd_notify)."
   echo "- \`ops-signal\`: HTTP POST /strategy/signal → validation → idempotency → SubmitOrder → HTTP reply."
+  echo "- \`grpc-noop\`, \`grpc-submit-order\`: the twins of \`rpc-noop\` and \`submit-order\`: the same engine service (NOOP, SUBMIT_ORDER) in grpc-engine-paper, called over grpc-swift-2 (HTTP/2, plaintext, one connection)."
   echo
   [ -f docs/benchmark-notes.md ] && { cat docs/benchmark-notes.md; echo; }
   echo "Raw JSON lines:"
@@ -125,4 +185,6 @@ cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
   echo '```'
 } > docs/benchmarks.md
 cat "$results"
+echo
+cat "$work/ratios.txt"
 echo "bench: wrote docs/benchmarks.md"

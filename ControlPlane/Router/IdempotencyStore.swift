@@ -36,7 +36,6 @@ final class IdempotencyStore {
         try groupCommit.register(database)
     }
 
-
     func entry(key: String) throws(StorageError) -> Entry? {
         let statement = try database.statement(
             "SELECT body_hash, client_order_id, model, engine_id, created_ns FROM idempotency WHERE key = ?")

@@ -26,14 +26,19 @@ public actor SignalRouter {
     private let keyLifetimeNanos: Int64
     private var insertsSincePrune = 0
 
+    /// Unix nanoseconds now; tests pass their own to step over a key's lifetime without sleeping.
+    private let clock: @Sendable () -> Int64
+
     public init(
-        weights: StrategyWeights, statePath: String, keyLifetime: Duration = .seconds(86_400)
+        weights: StrategyWeights, statePath: String, keyLifetime: Duration = .seconds(86_400),
+        clock: @escaping @Sendable () -> Int64 = { WallClock.nowUnixNanos() }
     ) throws(StorageError) {
+        self.clock = clock
         self.weights = weights
         self.store = try IdempotencyStore(path: statePath)
         let (seconds, attoseconds) = keyLifetime.components
         self.keyLifetimeNanos = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-        try store.prune(createdBefore: WallClock.nowUnixNanos() - keyLifetimeNanos)
+        try store.prune(createdBefore: clock() - keyLifetimeNanos)
     }
 
     public var currentWeights: StrategyWeights { weights }
@@ -57,7 +62,7 @@ public actor SignalRouter {
         let bodyHash = Digest.hex(Digest.sha256(body))
         let existing: IdempotencyStore.Entry?
         do { existing = try store.entry(key: key) } catch { throw SignalError.storage("\(error)") }
-        let now = WallClock.nowUnixNanos()
+        let now = clock()
         if let existing, existing.createdUnixNanos >= now - keyLifetimeNanos {
             guard existing.bodyHash == bodyHash else {
                 throw SignalError.keyReused("X-Idempotency-Key '\(key)' was already used with a different request body")
@@ -94,7 +99,7 @@ public actor SignalRouter {
             let ticket = try store.insert(
                 .init(
                     key: key, bodyHash: bodyHash, clientOrderID: clientOrderID, model: model, engineID: engineID,
-                    createdUnixNanos: WallClock.nowUnixNanos()))
+                    createdUnixNanos: clock()))
             let commits = store.groupCommit
             try await commits.waitDurable(ticket)
         } catch {

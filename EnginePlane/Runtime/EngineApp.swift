@@ -26,9 +26,14 @@ public enum EngineApp {
         public let durability: SQLiteDatabase.Durability
     }
 
+    /// Starts one more transport for the engine's own service once it is ready; returns its stop.
+    public typealias ExtraTransport = @Sendable (any FleetService) async throws -> @Sendable () async -> Void
+
     /// Runs until SIGTERM/SIGINT. Throws `ConfigError` for bad flags or files (exit 2).
+    /// `alsoServe` is nil in production (benchmarks serve the same service over gRPC with it).
     public static func run(
-        venue: Venue, options: EngineOptions, makeVenue: @Sendable (VenueContext) throws -> any VenueClient
+        venue: Venue, options: EngineOptions, alsoServe: ExtraTransport? = nil,
+        makeVenue: @Sendable (VenueContext) throws -> any VenueClient
     ) async throws {
         guard let level = Logger.Level(rawValue: options.logLevel) else {
             throw ConfigError(file: "--log-level", message: "unknown level '\(options.logLevel)'")
@@ -110,7 +115,7 @@ public enum EngineApp {
                     }
                 }
             },
-            configPath: configPath)
+            configPath: configPath, alsoServe: alsoServe)
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: http), .init(service: lifecycle)],
@@ -178,6 +183,7 @@ struct EngineService: Service {
     /// Re-reads the config file; nil when there is none to reload.
     let reload: (@Sendable () -> EngineConfigFile?)?
     let configPath: String?
+    let alsoServe: EngineApp.ExtraTransport?
 
     func run() async throws {
         setStatus("recovering from ledger")
@@ -210,6 +216,8 @@ struct EngineService: Service {
         metrics.setReady(true)
         setStatus(readyText)
         notifier.ready(status: readyText)
+        // Why: the benchmark measures the same service behind another transport (gRPC) in the same process.
+        let stopExtraTransport = try await alsoServe?(service)
 
         // SIGHUP reloads the config; so does a change of the file's modification time.
         let hangups = Task {
@@ -241,6 +249,7 @@ struct EngineService: Service {
         hangups.cancel()
         notifier.stopping(status: "draining OPS links")
         logger.notice("shutting down: draining links")
+        await stopExtraTransport?()
         await link.shutdown()
         await venueClient.stop()
         venueEvents.cancel()

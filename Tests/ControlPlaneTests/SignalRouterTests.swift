@@ -1,6 +1,7 @@
 import Foundation
 import OPSConfig
 import StrategyRouter
+import Synchronization
 import Testing
 import TradingDomain
 
@@ -40,13 +41,16 @@ struct SignalRouterTests {
     }
 
     @Test func keysExpireAfterTheirLifetime() async throws {
-        let router = try SignalRouter(weights: weights, statePath: path(), keyLifetime: .seconds(3))
+        // A clock the test moves: the expiry does not depend on how fast a loaded machine runs.
+        let now = Mutex<Int64>(1_700_000_000_000_000_000)
+        let router = try SignalRouter(
+            weights: weights, statePath: path(), keyLifetime: .seconds(3), clock: { now.withLock { $0 } })
         let first = try await router.route(
             signal, idempotencyKey: "ttl", body: Array("{1}".utf8), engineFor: { _ in "e1" })
         let retry = try await router.route(
             signal, idempotencyKey: "ttl", body: Array("{1}".utf8), engineFor: { _ in "e1" })
         #expect(retry.isRetry && retry.clientOrderID == first.clientOrderID)
-        try await Task.sleep(for: .milliseconds(3_500))  // generous: a loaded CI machine is slow
+        now.withLock { $0 += 3_500_000_000 }  // past the 3 s lifetime
         // Expired: the key is new again, even with another body, and maps to a new order id.
         let later = try await router.route(
             signal, idempotencyKey: "ttl", body: Array("{2}".utf8), engineFor: { _ in "e1" })

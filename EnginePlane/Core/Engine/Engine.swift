@@ -182,10 +182,13 @@ public actor Engine {
 
     /// The watchdog pulse: runs on the engine's executor, publishes account and marks, and
     /// returns, proving the engine is not stuck.
-    public func heartbeat() {
+    public func heartbeat() async {
         if !flushScheduled { audit.flush() }  // lines no ledger write followed (flatten, reload notes)
         refreshKillSwitch()
         evaluateLossLimits()
+        // A mode change the limits just made is durable before the heartbeat returns (and before
+        // systemd's watchdog is fed): a crash right after cannot undo a halt.
+        if ledger.hasPendingWrites { try? await durable() }
         observer.riskState(breaker: risk.breaker?.gaugeValue ?? 0, killSwitch: killLevel.rawValue)
         let account = accountSummary()
         observer.accountUpdated(account, openOrders: open.count, mode: mode)
