@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks on this machine, release builds, loopback: the framed RPC alone, SubmitOrder to
-# engine-paper (acknowledged after the intent and the fill are durable, synchronous=FULL), and
+# engine-paper (acknowledged after the intent and the fill are fsynced, in groups), and
 # POST /strategy/signal through OPS. Each framed engine run has a gRPC twin in the same run: the
 # same calls to the same engine service served by grpc-swift-2 over HTTP/2 (grpc-engine-paper,
 # Tests/Benchmarks). Prints each run and writes docs/benchmarks.md.
@@ -132,7 +132,7 @@ for framed in runs:
     def ratio(a, b):  # 2 significant digits (16×, 8.1×, 0.12×, 0.0029×), never an exponent
         if not b: return "n/a"
         x = a / b
-        return f"{x:.0f}×" if x >= 10 else f"{x:#.2g}×" if x >= 0.001 else "<0.001×"
+        return f"{x:.0f}×" if x >= 9.95 else f"{x:#.2g}×" if x >= 0.001 else "<0.001×"
     print(f'| {framed["bench"]} | {load} | {framed["achieved_per_s"]} | {grpc["achieved_per_s"]} | '
           f'{ratio(framed["achieved_per_s"], grpc["achieved_per_s"])} | {framed["p50_us"]:.0f} | {grpc["p50_us"]:.0f} | '
           f'{ratio(framed["p50_us"], grpc["p50_us"])} |')
@@ -151,7 +151,7 @@ cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
   echo "Measured by \`deploy/bench.sh --duration $duration\` on $(date -u +%Y-%m-%d): $(nproc) cores ($cpu),"
   echo "$(free -g | awk '/Mem:/{print $2}') GiB, $(uname -sr), $(swift --version 2>/dev/null | head -1)."
   echo "Release builds; client and servers on loopback on the same machine; one engine-paper with"
-  echo "\`synchronous=FULL\` (every acknowledged order is fsynced), one OPS; the \`grpc-*\` rows go to"
+  echo "\`--durability full\` (every acknowledged order is fsynced, by group commit), one OPS; the \`grpc-*\` rows go to"
   echo "grpc-engine-paper, the same engine and config (its own ledger) with its service also on gRPC."
   echo
   echo "Latency in microseconds. Open-loop runs measure each request from its intended send time (no"
