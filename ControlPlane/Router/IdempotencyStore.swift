@@ -52,9 +52,7 @@ final class IdempotencyStore {
         let statement = try database.statement("DELETE FROM idempotency WHERE created_ns < ?")
         statement.bind(1, cutoff)
         try statement.run()
-        let count = try database.statement("SELECT changes()")
-        _ = try count.step()
-        return count.int64(0)
+        return Int64(database.changes)
     }
 
     /// Inserts (committed, not yet fsynced) and returns the ticket to wait for on `groupCommit`.

@@ -33,15 +33,11 @@ public final class GroupCommit: Sendable {
         var checkpointers: [Checkpointer] = []
     }
 
-    /// A WAL and the connection that checkpoints it.
+    /// The connection that checkpoints one registered database.
     final class Checkpointer: @unchecked Sendable {
         // Only used on the checkpoint queue.
-        let walPath: String
         let database: SQLiteDatabase
-        init(walPath: String, database: SQLiteDatabase) {
-            self.walPath = walPath
-            self.database = database
-        }
+        init(database: SQLiteDatabase) { self.database = database }
     }
 
     /// How often committed pages are copied from the WALs into the databases while commits come in.
@@ -82,7 +78,7 @@ public final class GroupCommit: Sendable {
         let checkpoint = try SQLiteDatabase(path: database.path, durability: .full)
         state.withLock { state in
             state.files.append((walPath, descriptor))
-            state.checkpointers.append(Checkpointer(walPath: walPath, database: checkpoint))
+            state.checkpointers.append(Checkpointer(database: checkpoint))
         }
     }
 

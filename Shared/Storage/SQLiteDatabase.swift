@@ -70,10 +70,10 @@ public final class SQLiteDatabase {
 
     /// Runs `body` in one transaction: committed if it returns, rolled back if it throws.
     public func transaction<T>(_ body: () throws -> T) throws -> T {
-        try execute("BEGIN IMMEDIATE")
+        try begin()
         do {
             let value = try body()
-            try execute("COMMIT")
+            try commit()
             return value
         } catch {
             try? execute("ROLLBACK")
