@@ -83,13 +83,17 @@ public enum EngineApp {
         setStatus("opening ledger")
         let context = VenueContext(options: options, config: config, dataDirectory: directory, durability: durability)
         let venueClient = try makeVenue(context)
+        // One thread serves the link and runs the engine: a request is decoded, executed and answered
+        // on it without a hop between threads (the fsync and checkpoints have threads of their own).
+        let linkGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { linkGroup.shutdownGracefully { _ in } }
         let engine = try Engine(
             configuration: .init(
                 engineID: options.id, limits: config.limits, startingCash: config.startingCash,
                 ledgerPath: "\(directory)/\(options.id).ledger.sqlite",
                 auditPath: "\(directory)/\(options.id).audit.jsonl",
                 durability: durability, killSwitch: killSwitch),
-            venue: venueClient, observer: metrics, logger: logger)
+            venue: venueClient, observer: metrics, logger: logger, executor: linkGroup.next().executor)
 
         // The metrics port answers from the start (/readyz says 503 while recovering); the link
         // opens only once recovery is done, and closes first on SIGTERM (services stop in reverse order).
@@ -115,7 +119,7 @@ public enum EngineApp {
                     }
                 }
             },
-            configPath: configPath, alsoServe: alsoServe)
+            configPath: configPath, linkGroup: linkGroup, alsoServe: alsoServe)
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: http), .init(service: lifecycle)],
@@ -183,6 +187,7 @@ struct EngineService: Service {
     /// Re-reads the config file; nil when there is none to reload.
     let reload: (@Sendable () -> EngineConfigFile?)?
     let configPath: String?
+    let linkGroup: any EventLoopGroup
     let alsoServe: EngineApp.ExtraTransport?
 
     func run() async throws {
@@ -211,7 +216,7 @@ struct EngineService: Service {
         let service = EngineRPCService(engine: engine, version: version, status: status)
         let link = try await FleetServer.start(
             configuration: .init(host: rpcAddress.host, port: rpcAddress.port), service: service, secret: secret,
-            group: MultiThreadedEventLoopGroup.singleton, logger: logger)
+            group: linkGroup, logger: logger)
         try await engine.markReady()
         metrics.setReady(true)
         setStatus(readyText)

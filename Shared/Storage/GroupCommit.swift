@@ -15,8 +15,9 @@ import Synchronization
 /// it survives power loss, and the fsync costs a batch, not an order. With `syncEnabled` false
 /// (`--durability normal`), a commit counts as durable as soon as it is in the kernel.
 ///
-/// Checkpoints run on a thread of their own, with a connection of their own, so neither a
-/// committing writer nor a waiting caller ever stalls on one.
+/// Checkpoints run mostly on a thread of their own, with a connection of their own, so a
+/// committing writer rarely pays for one; see `register` for why the writer still finishes one now
+/// and then.
 public final class GroupCommit: Sendable {
     struct Waiter {
         let ticket: UInt64
@@ -42,6 +43,8 @@ public final class GroupCommit: Sendable {
 
     /// How often committed pages are copied from the WALs into the databases while commits come in.
     static let checkpointIntervalNanos: UInt64 = 200_000_000
+    /// WAL pages (4 KiB) after which the writer finishes a checkpoint itself and the WAL restarts.
+    static let writerCheckpointPages = 1000
     private let lastCheckpoint = Atomic<UInt64>(0)
 
     public let syncEnabled: Bool
@@ -60,13 +63,20 @@ public final class GroupCommit: Sendable {
         state.withLock { state in for file in state.files { close(file.descriptor) } }
     }
 
-    /// Adds a database to every sync and takes over its checkpoints: its connection commits with
-    /// `synchronous=NORMAL` from now on, and this object checkpoints the WAL every
-    /// `checkpointInterval` while commits come in. The WAL file is never truncated: it is rewritten
-    /// in place from its start after each checkpoint, so an `fdatasync` flushes data only, never a
-    /// file-size change (which costs a metadata write, and milliseconds, on every sync).
+    /// Adds a database to every sync and takes over most of its checkpoints: its connection commits
+    /// with `synchronous=NORMAL` from now on, and this object checkpoints the WAL every
+    /// `checkpointInterval` while commits come in, on its own thread.
+    ///
+    /// The WAL only restarts from its start when a writer begins a transaction with every frame
+    /// copied, which a checkpoint on another thread never achieves while commits keep coming: the
+    /// WAL then grows without end (hundreds of MB a minute), and every sync pays for a file-size
+    /// change. So the writer keeps SQLite's own checkpoint at `writerCheckpointPages`: by then the
+    /// background one has copied nearly everything, the writer copies the tail, and the WAL
+    /// restarts. The file is never truncated (it is rewritten in place), so an `fdatasync` flushes
+    /// data only, never a size change.
     public func register(_ database: SQLiteDatabase) throws(StorageError) {
-        try database.execute("PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0")
+        try database.execute(
+            "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=\(Self.writerCheckpointPages)")
         let walPath = database.path + "-wal"
         // O_CREAT: a new database has no WAL until its first write; SQLite adopts the empty file.
         let descriptor = open(walPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o640)

@@ -74,6 +74,30 @@ struct StorageTests {
         #expect(rows.int64(0) == 50)
     }
 
+    /// Under a stream of commits the WAL must be reset from its start now and then; if it only
+    /// grew, every sync would also pay for a file-size change and the disk would fill up.
+    @Test func theWALStaysBoundedUnderContinuousCommits() async throws {
+        let path = try scratch()
+        let database = try SQLiteDatabase(path: path)
+        try database.execute("CREATE TABLE t (v BLOB)")
+        let commits = GroupCommit(syncEnabled: false)
+        try commits.register(database)
+        let blob = [UInt8](repeating: 7, count: 16 * 1024)
+        var largest: Int64 = 0
+        var ticket: UInt64 = 0
+        for _ in 0..<1500 {  // ~25 MB of WAL frames in all
+            try database.begin()
+            try database.statement("INSERT INTO t VALUES (?)").bind(1, bytes: blob).run()
+            try database.commit()
+            ticket = commits.committed()
+            let attributes = try FileManager.default.attributesOfItem(atPath: path + "-wal")
+            largest = max(largest, (attributes[.size] as? NSNumber)?.int64Value ?? 0)
+        }
+        try await commits.waitDurable(ticket)
+        #expect(largest > 0)
+        #expect(largest < 12 * 1024 * 1024, "WAL reached \(largest) bytes")
+    }
+
     @Test func aDurableTicketCompletesAtOnce() async throws {
         let database = try SQLiteDatabase(path: try scratch())
         let commits = GroupCommit(syncEnabled: false)

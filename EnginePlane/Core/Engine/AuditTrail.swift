@@ -16,14 +16,25 @@ final class AuditTrail {
 
     func record(_ kind: String, _ fields: [(String, String)]) {
         guard log != nil else { return }
+        begin(kind)
+        for (key, value) in fields { field(key, value) }
+        end()
+    }
+
+    // A line is written field by field straight into the buffer: no array of pairs per line.
+    private func begin(_ kind: String) {
         buffer.append(contentsOf: "{\"ts_ns\":\(WallClock.nowUnixNanos()),\"event\":\"".utf8)
         Self.appendEscaped(kind, to: &buffer)
-        for (key, value) in fields {
-            buffer.append(contentsOf: "\",\"".utf8)
-            Self.appendEscaped(key, to: &buffer)
-            buffer.append(contentsOf: "\":\"".utf8)
-            Self.appendEscaped(value, to: &buffer)
-        }
+    }
+
+    private func field(_ key: String, _ value: String) {
+        buffer.append(contentsOf: "\",\"".utf8)
+        Self.appendEscaped(key, to: &buffer)
+        buffer.append(contentsOf: "\":\"".utf8)
+        Self.appendEscaped(value, to: &buffer)
+    }
+
+    private func end() {
         buffer.append(contentsOf: "\"}\n".utf8)
     }
 
@@ -45,16 +56,24 @@ final class AuditTrail {
     }
 
     func order(_ kind: String, _ order: OrderRecord, extra: [(String, String)] = []) {
-        record(
-            kind,
-            [
-                ("client_order_id", order.clientOrderID), ("venue_order_id", order.venueOrderID),
-                ("symbol", order.instrument.description), ("side", order.side.rawValue), ("type", order.type.rawValue),
-                ("quantity", order.quantity.description), ("limit_price", order.limitPrice.description),
-                ("status", order.status.rawValue), ("filled", order.filledQuantity.description),
-                ("model", order.model),
-            ] + (order.rejectReason.isEmpty ? [] : [("reason", order.rejectReason), ("message", order.rejectMessage)])
-                + extra)
+        guard log != nil else { return }
+        begin(kind)
+        field("client_order_id", order.clientOrderID)
+        field("venue_order_id", order.venueOrderID)
+        field("symbol", order.instrument.description)
+        field("side", order.side.rawValue)
+        field("type", order.type.rawValue)
+        field("quantity", order.quantity.description)
+        field("limit_price", order.limitPrice.description)
+        field("status", order.status.rawValue)
+        field("filled", order.filledQuantity.description)
+        field("model", order.model)
+        if !order.rejectReason.isEmpty {
+            field("reason", order.rejectReason)
+            field("message", order.rejectMessage)
+        }
+        for (key, value) in extra { field(key, value) }
+        end()
     }
 
     static func escape(_ text: String) -> String {

@@ -169,14 +169,15 @@ extension Engine {
     func settleContingents() async throws(EngineError) {
         // A member with any fill ends its group: the others are cancelled. Filled members have left
         // the open set, so the groups are found from the members still open.
-        let groups = Set(open.values.map(\.ocoGroup).filter { !$0.isEmpty })
+        let contingent = open.contingent  // plain orders never need settling
+        guard !contingent.isEmpty else { return }
+        let groups = Set(contingent.map(\.ocoGroup).filter { !$0.isEmpty })
         for group in groups.sorted() {
             let members = try groupMembers(group)
             guard let filled = members.first(where: { $0.filledQuantity.isPositive }) else { continue }
             _ = try await cancelSiblings(of: filled)
         }
-        let snapshot = Array(open.values)
-        for child in snapshot where !child.parentID.isEmpty && child.status == .held {
+        for child in open.contingent where !child.parentID.isEmpty && child.status == .held {
             guard let parent = try self.order(child.parentID) else { continue }
             if parent.status == .filled, child.type == .limit {
                 try await release(child, quote: venue.quote(child.instrument), why: "bracket_armed")

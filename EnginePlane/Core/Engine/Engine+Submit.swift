@@ -102,12 +102,7 @@ extension Engine {
     /// The risk verdict for `order` now: the pure rails, then the stateful gates (breaker, rates).
     /// `gates`: also take a rate token and ask the breaker — only for an order about to leave.
     func riskVerdict(for order: OrderRecord, quote: Quote?, gates: Bool) -> RiskRails.Verdict {
-        let openSameSide = open.values.reduce(Fixed.zero) { sum, other in
-            other.instrument == order.instrument && other.side == order.side
-                && other.clientOrderID != order.clientOrderID
-                && other.parentID.isEmpty
-                ? sum + other.progress.remainingQuantity : sum
-        }
+        let openSameSide = open.openQuantity(order.instrument, order.side, excluding: order.clientOrderID)
         let marks = self.marks
         func exposure(_ instrument: InstrumentID, _ lot: PositionLot) -> Fixed {
             lot.quantity.magnitude.multiplied(by: marks[instrument] ?? lot.averagePrice) ?? .max

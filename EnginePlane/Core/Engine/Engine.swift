@@ -40,6 +40,11 @@ public actor Engine {
 
     public typealias Subscriber = @Sendable ([EventEnvelope]) -> Void
 
+    /// Where the engine's work runs: the link's event loop in the runtime (no thread hop between a
+    /// request, the engine and the reply), a queue of its own otherwise.
+    let executor: any SerialExecutor
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+
     public nonisolated let engineID: String
     public nonisolated let venueName: Venue
     let venue: any VenueClient
@@ -52,7 +57,7 @@ public actor Engine {
     var mode: TradingMode
     var modeReason: String
     /// Every order that can still change, by client order id.
-    var open: [String: OrderRecord] = [:]
+    var open = OpenOrders()
     /// Orders closed since the last flush: the reply that follows reads them from here, not SQLite.
     var recentlyClosed: [String: OrderRecord] = [:]
     var subscribers: [Int: Subscriber] = [:]
@@ -83,8 +88,9 @@ public actor Engine {
 
     public init(
         configuration: Configuration, venue: any VenueClient, observer: any EngineObserver = NoEngineObserver(),
-        logger: Logger
+        logger: Logger, executor: (any SerialExecutor)? = nil
     ) throws(StorageError) {
+        self.executor = executor ?? SerialQueueExecutor(label: "engine-\(configuration.engineID)")
         self.engineID = configuration.engineID
         self.venueName = venue.venue
         self.venue = venue

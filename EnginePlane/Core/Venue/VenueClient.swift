@@ -17,17 +17,25 @@ public protocol VenueClient: Sendable {
     func start() async throws(VenueError)
     func stop() async
 
+    // The calls below are `nonisolated(nonsending)`: they run on the engine's executor until they
+    // suspend, so a venue that answers in-process (paper) costs no thread hop per order, and a
+    // network venue releases the engine at its first await as before.
+
     /// Places one order. The venue must treat `clientOrderID` as unique: a second submit with the
     /// same id returns the first order's report and never creates another order.
-    func submit(_ request: VenueOrderRequest) async throws(VenueError) -> VenueOrderReport
-    func cancel(clientOrderID: String, instrument: InstrumentID) async throws(VenueError) -> VenueOrderReport
+    nonisolated(nonsending) func submit(_ request: VenueOrderRequest) async throws(VenueError) -> VenueOrderReport
+    nonisolated(nonsending) func cancel(
+        clientOrderID: String, instrument: InstrumentID
+    ) async throws(VenueError) -> VenueOrderReport
     /// The venue's view of one order (and all its fills), or nil if the venue never saw it.
-    func order(clientOrderID: String, instrument: InstrumentID) async throws(VenueError) -> VenueOrderReport?
+    nonisolated(nonsending) func order(
+        clientOrderID: String, instrument: InstrumentID
+    ) async throws(VenueError) -> VenueOrderReport?
 
     /// Every order live at the venue on this account, the engine's or not.
-    func openOrders() async throws(VenueError) -> [VenueOrderReport]
+    nonisolated(nonsending) func openOrders() async throws(VenueError) -> [VenueOrderReport]
     /// The account's positions as the venue sees them (base units, signed).
-    func positions() async throws(VenueError) -> [InstrumentID: Fixed]
+    nonisolated(nonsending) func positions() async throws(VenueError) -> [InstrumentID: Fixed]
 
     /// Best bid/ask now, or nil when the venue has no price yet.
     func quote(_ instrument: InstrumentID) -> Quote?

@@ -100,6 +100,13 @@ struct PaperBook {
         }
     }
 
+    /// `prefix` and `number` zero-padded to 12 digits: ids that sort in the order they are made, so
+    /// each new row lands at the end of its B-tree (one page per batch, not one page per order).
+    static func sequentialID(_ prefix: String, _ number: Int64) -> String {
+        let digits = String(number)
+        return prefix + String(repeating: "0", count: max(0, 12 - digits.utf8.count)) + digits
+    }
+
     // MARK: prices
 
     private mutating func advancePrices() {
@@ -204,7 +211,7 @@ struct PaperBook {
         if request.type == .limit, !request.limitPrice.isPositive {
             throw VenueError(.rejected, "limit price must be positive")
         }
-        let venueOrderID = "P\(nextOrderNumber)"
+        let venueOrderID = Self.sequentialID("P", nextOrderNumber)
         nextOrderNumber += 1
         let touch = quote.touch(for: request.side)
         let marketable =
@@ -316,7 +323,7 @@ struct PaperBook {
     private mutating func recordFill(
         order: VenueOrderRequest, venueOrderID: String, quantity: Fixed, price: Fixed
     ) throws(StorageError) -> VenueFill {
-        let tradeID = "PT\(nextTradeNumber)"
+        let tradeID = Self.sequentialID("PT", nextTradeNumber)
         let notional = quantity.multiplied(by: price) ?? .zero
         let fee = notional.multiplied(byRatio: configuration.feeBps, over: 10_000, rounding: .up)
         let now = WallClock.nowUnixNanos()

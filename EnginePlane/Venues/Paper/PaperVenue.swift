@@ -83,15 +83,21 @@ public final class PaperVenue: VenueClient {
         continuation.yield(.quotes(book.withLock { $0.quotes }))
     }
 
-    public func submit(_ request: VenueOrderRequest) async throws(VenueError) -> VenueOrderReport {
+    nonisolated(nonsending) public func submit(
+        _ request: VenueOrderRequest
+    ) async throws(VenueError) -> VenueOrderReport {
         try book.withLock { book throws(VenueError) in try book.submit(request) }
     }
 
-    public func cancel(clientOrderID: String, instrument: InstrumentID) async throws(VenueError) -> VenueOrderReport {
+    nonisolated(nonsending) public func cancel(
+        clientOrderID: String, instrument: InstrumentID
+    ) async throws(VenueError) -> VenueOrderReport {
         try book.withLock { book throws(VenueError) in try book.cancel(clientOrderID: clientOrderID) }
     }
 
-    public func order(clientOrderID: String, instrument: InstrumentID) async throws(VenueError) -> VenueOrderReport? {
+    nonisolated(nonsending) public func order(
+        clientOrderID: String, instrument: InstrumentID
+    ) async throws(VenueError) -> VenueOrderReport? {
         try book.withLock { book throws(VenueError) in try book.report(clientOrderID: clientOrderID) }
     }
 
@@ -122,7 +128,7 @@ public final class PaperVenue: VenueClient {
         try book.withLock { book throws(StorageError) in try book.commit() }
     }
 
-    public func openOrders() async throws(VenueError) -> [VenueOrderReport] {
+    nonisolated(nonsending) public func openOrders() async throws(VenueError) -> [VenueOrderReport] {
         try book.withLock { book throws(VenueError) in try book.openOrders() }
     }
 
