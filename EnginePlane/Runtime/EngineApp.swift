@@ -24,6 +24,9 @@ public enum EngineApp {
         public let config: EngineConfigFile
         public let dataDirectory: String
         public let durability: SQLiteDatabase.Durability
+        /// The engine's ledger file: an in-process venue that keeps its book here shares the
+        /// ledger's transactions (one commit and one fsync for the intent, the venue and the fill).
+        public let ledgerPath: String
     }
 
     /// Starts one more transport for the engine's own service once it is ready; returns its stop.
@@ -81,7 +84,9 @@ public enum EngineApp {
             filePath: options.killSwitchFile ?? "\(directory)/KILL_SWITCH",
             environmentValue: ProcessInfo.processInfo.environment["ENGINE_KILL_SWITCH"])
         setStatus("opening ledger")
-        let context = VenueContext(options: options, config: config, dataDirectory: directory, durability: durability)
+        let ledgerPath = "\(directory)/\(options.id).ledger.sqlite"
+        let context = VenueContext(
+            options: options, config: config, dataDirectory: directory, durability: durability, ledgerPath: ledgerPath)
         let venueClient = try makeVenue(context)
         // One thread serves the link and runs the engine: a request is decoded, executed and answered
         // on it without a hop between threads (the fsync and checkpoints have threads of their own).
@@ -90,7 +95,7 @@ public enum EngineApp {
         let engine = try Engine(
             configuration: .init(
                 engineID: options.id, limits: config.limits, startingCash: config.startingCash,
-                ledgerPath: "\(directory)/\(options.id).ledger.sqlite",
+                ledgerPath: ledgerPath,
                 auditPath: "\(directory)/\(options.id).audit.jsonl",
                 durability: durability, killSwitch: killSwitch),
             venue: venueClient, observer: metrics, logger: logger, executor: linkGroup.next().executor)

@@ -12,7 +12,7 @@ struct ContingentOrderTests {
     /// until `done` holds. Returns false if it never did.
     func run(_ harness: EngineHarness, ticks: Int = 20_000, until done: () async throws -> Bool) async throws -> Bool {
         for _ in 0..<ticks {
-            harness.venue.tick()
+            await harness.venue.tick()
             await harness.engine.handleQuotes(harness.venue.quotes())
             if try await done() { return true }
         }

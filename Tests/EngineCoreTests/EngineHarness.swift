@@ -15,7 +15,10 @@ final class EngineHarness: @unchecked Sendable {
     /// Used by engines opened from now on.
     var observer: any EngineObserver = NoEngineObserver()
 
-    init(limits: RiskLimits? = nil) throws {
+    /// `venueInLedger`: the paper book in the ledger's file, sharing its transactions (as engine-paper
+    /// runs it); false gives the book a file of its own that commits on its own, like a remote venue.
+    init(limits: RiskLimits? = nil, venueInLedger: Bool = true) throws {
+        self.venueInLedger = venueInLedger
         directory = NSTemporaryDirectory() + "engine-test-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         self.limits =
@@ -29,13 +32,14 @@ final class EngineHarness: @unchecked Sendable {
     }
 
     let limits: RiskLimits
+    let venueInLedger: Bool
 
     deinit { try? FileManager.default.removeItem(atPath: directory) }
 
     func open() throws {
         venue = try PaperVenue(
             configuration: .init(
-                databasePath: "\(directory)/venue.sqlite", seed: 1,
+                databasePath: venueInLedger ? "\(directory)/ledger.sqlite" : "\(directory)/venue.sqlite", seed: 1,
                 initialPrices: [btc: Fixed(65_000), eth: Fixed(3_200)],
                 durability: .normal))
         engine = try Engine(

@@ -11,11 +11,11 @@ struct ReconciliationTests {
         _ = try await harness.engine.recover()
         #expect(try await harness.engine.reconcile(policy: .closeOnly).isClean)
         // Someone trades on the venue's website: one resting order, one filled.
-        _ = try harness.venue.placeExternal(
+        _ = try await harness.venue.placeExternal(
             VenueOrderRequest(
                 clientOrderID: "web-1", instrument: harness.btc, side: .buy, type: .limit, timeInForce: .gtc,
                 quantity: Fixed(1), limitPrice: Fixed(1000)))
-        _ = try harness.venue.placeExternal(
+        _ = try await harness.venue.placeExternal(
             VenueOrderRequest(
                 clientOrderID: "web-2", instrument: harness.btc, side: .buy, type: .market, timeInForce: .ioc,
                 quantity: Fixed(units: 1_000_000), limitPrice: .zero))
@@ -39,7 +39,7 @@ struct ReconciliationTests {
         _ = try await harness.engine.submit(try harness.limit("rest", .buy, "0.01", at: (bid - Fixed(1)).description))
         var filled = false
         for _ in 0..<20_000 where !filled {
-            harness.venue.tick()  // fills at the venue; the engine has not consumed the event yet
+            await harness.venue.tick()  // fills at the venue; the engine has not consumed the event yet
             filled = try harness.venue.positions()[harness.btc] != nil
         }
         try #require(filled)

@@ -94,7 +94,7 @@ struct CrashBurstTests {
         #expect(acknowledged.all.count >= 300, "orders were acknowledged between kills (\(acknowledged.all.count))")
         let data = "\(fleet.directory.path)/paper-1"
         let ledger = try SQLiteDatabase(path: "\(data)/paper-1.ledger.sqlite")
-        let venue = try SQLiteDatabase(path: "\(data)/paper-1.paper-venue.sqlite")
+        let venue = ledger  // the paper venue keeps its book in the ledger file
 
         var ledgerIDs = Set<String>()
         let orders = try ledger.statement("SELECT client_order_id FROM orders")

@@ -38,7 +38,7 @@ struct CrashRecoveryTests {
         _ = try fills.step()
         #expect(fills.int64(0) == 1)
 
-        let venue = try SQLiteDatabase(path: "\(data)/paper-1.paper-venue.sqlite")
+        let venue = ledger  // the paper venue keeps its book in the ledger file
         let venueOrders = try venue.statement("SELECT count(*) FROM venue_orders")
         _ = try venueOrders.step()
         #expect(venueOrders.int64(0) == 1, "the venue holds exactly one order")

@@ -78,9 +78,10 @@ extension Engine {
             }
             if command.ocoStopPrice.isPositive { order.ocoGroup = order.clientOrderID }
         }
-        // Write-ahead intent, committed before the request leaves (for every venue, the in-process
-        // paper venue included): a crash at any later instant leaves a row that recovery resolves
-        // by asking the venue, so the venue can never hold an order the ledger does not know.
+        // Write-ahead intent, committed before the request leaves (or, for the paper venue, whose
+        // book is written in the ledger's transaction, committed with the venue's record of it): a
+        // crash at any later instant leaves a row that recovery resolves by asking the venue, so
+        // the venue can never hold an order the ledger does not know.
         try record(order, isNew: true)
         for leg in legs { try record(leg, isNew: true) }
         audit.order(order.status == .held ? "order_held" : "order_intent", order)
@@ -147,7 +148,9 @@ extension Engine {
     /// Sends a PENDING_SUBMIT order to the venue once its intent is durable, and applies the answer.
     func send(_ clientOrderID: String) async throws(EngineError) {
         guard open[clientOrderID]?.status == .pendingSubmit else { return }
-        try await durable()
+        // The intent must be durable before the request leaves, unless the venue's record of the
+        // order is written in the ledger's transaction after it (paper): then both commit together.
+        if !venueSharesTransaction { try await durable() }
         // Looked up again: other work ran on the actor while the intent was being synced.
         guard let order = open[clientOrderID], order.status == .pendingSubmit else { return }
         // An emulated stop that fired goes out as what it turns into; a native one as itself.

@@ -73,6 +73,8 @@ public actor Engine {
     var risk: RiskState
     /// Group commit (see Engine+GroupCommit): the fsync shared by every write since the last flush.
     let groupCommit: GroupCommit
+    /// The venue writes in the ledger's transaction (the paper venue): one durable point per order.
+    let venueSharesTransaction: Bool
     var flushScheduled = false
     var batchWaiters: [CheckedContinuation<Result<Void, StorageError>, Never>] = []
     /// Set when a ledger write or sync failed: the engine then refuses all work (fail-stop).
@@ -98,9 +100,11 @@ public actor Engine {
         self.logger = logger
         self.ledger = try Ledger(path: configuration.ledgerPath, durability: configuration.durability)
         self.groupCommit = GroupCommit(syncEnabled: configuration.durability == .full)
-        // The venue's file first: each sync makes a venue's fills durable before the ledger's record
-        // of them, so power loss can leave the ledger behind the venue (recovery catches up), never ahead.
-        try venue.join(groupCommit)
+        // A venue with a file of its own registers it first: each sync makes a venue's fills durable
+        // before the ledger's record of them, so power loss can leave the ledger behind the venue
+        // (recovery catches up), never ahead. The paper venue's book shares the ledger's transaction.
+        try venue.join(groupCommit, ledger: ledger.database, executor: self.executor)
+        self.venueSharesTransaction = venue.writesInLedgerTransaction
         try groupCommit.register(ledger.database)
         self.audit = try AuditTrail(path: configuration.auditPath)
         self.rails = RiskRails(limits: configuration.limits)

@@ -42,16 +42,29 @@ public protocol VenueClient: Sendable {
     /// Every instrument the venue quotes.
     func quotes() -> [InstrumentID: Quote]
 
-    /// For a venue that keeps durable state in this process (the paper venue): registers its
-    /// database with the engine's group commit and, from then on, leaves its writes staged until
+    /// For a venue that keeps durable state in this process (the paper venue), called once by the
+    /// engine before any other call. A venue whose book lives in the ledger's own file adopts the
+    /// ledger's connection: its writes then join the engine's open transaction, so one commit and
+    /// one fsync cover the order's intent, the venue's record of it and the fill together, and it
+    /// runs its own work (price ticks) on the engine's `executor`, never beside it. A venue with a
+    /// file of its own registers it with `groupCommit` and leaves its writes staged until
     /// `commitStaged()`, which the engine calls in every flush. Network venues keep the defaults.
-    func join(_ groupCommit: GroupCommit) throws(StorageError)
+    func join(_ groupCommit: GroupCommit, ledger: SQLiteDatabase, executor: any SerialExecutor) throws(StorageError)
+    /// True once the venue writes in the ledger's transaction (see `join`): an order's intent then
+    /// needs no commit of its own before the venue call, since no commit can hold the venue's
+    /// record of the order without the intent written before it.
+    var writesInLedgerTransaction: Bool { get }
     func commitStaged() throws(StorageError)
 }
 
 extension VenueClient {
     public var nativeOrderTypes: Set<OrderType> { [.market, .limit] }
-    public func join(_ groupCommit: GroupCommit) throws(StorageError) {}
+    public func join(
+        _ groupCommit: GroupCommit, ledger: SQLiteDatabase, executor: any SerialExecutor
+    )
+        throws(StorageError)
+    {}
+    public var writesInLedgerTransaction: Bool { false }
     public func commitStaged() throws(StorageError) {}
 }
 

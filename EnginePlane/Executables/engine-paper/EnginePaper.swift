@@ -35,10 +35,11 @@ struct EnginePaper: AsyncParsableCommand {
             try await EngineApp.run(venue: .paper, options: options) { context in
                 try PaperVenue(
                     configuration: .init(
-                        databasePath: "\(context.dataDirectory)/\(context.options.id).paper-venue.sqlite", seed: seed,
+                        databasePath: context.ledgerPath, seed: seed,
                         initialPrices: Dictionary(
                             uniqueKeysWithValues: context.config.symbols.map { ($0.instrument, $0.initialPrice) }),
-                        feeBps: feeBps, tickInterval: tick, durability: context.durability))
+                        feeBps: feeBps, tickInterval: tick, durability: context.durability,
+                        legacyDatabasePath: "\(context.dataDirectory)/\(context.options.id).paper-venue.sqlite"))
             }
         } catch let error as ConfigError {
             print("engine-paper: configuration error: \(error)")

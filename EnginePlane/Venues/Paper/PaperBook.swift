@@ -2,14 +2,19 @@ import EngineCore
 import Storage
 import TradingDomain
 
-/// The paper venue's state: prices, orders and fills, kept in its own SQLite file.
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The paper venue's state: prices, orders and fills, in SQLite tables of their own.
 ///
 /// On its own, every change commits before the venue answers, as a real venue's matching engine
-/// would persist it. Joined to an engine's group commit (`staged`), orders and cancels stay in the
-/// open transaction until the engine's next flush commits them, and the engine's one fsync covers
-/// both files before anything is acknowledged.
+/// would persist it. Joined to an engine (`staged`), orders and cancels stay in the open
+/// transaction until the engine's next flush commits them. Kept in the engine's ledger file (the
+/// default of engine-paper), the book adopts the ledger's connection (`sharesLedger`): its writes
+/// are part of the engine's own transaction, committed and synced with the ledger's as one.
 struct PaperBook {
-    private let database: SQLiteDatabase
+    private var database: SQLiteDatabase
     private let path: PricePath
     private let configuration: PaperVenue.Configuration
     private var mids: [InstrumentID: Fixed]
@@ -25,6 +30,8 @@ struct PaperBook {
     private var dirtyPositions: Set<InstrumentID> = []
     /// Writes wait for `commitStaged()` instead of committing per order.
     var staged = false
+    /// The book writes in the engine's ledger transaction; the ledger's commit is the book's.
+    private(set) var sharesLedger = false
     /// A write failed inside a staged transaction: the book refuses to commit it (the engine stops).
     private var failure: StorageError?
 
@@ -54,6 +61,7 @@ struct PaperBook {
             CREATE TABLE IF NOT EXISTS venue_state (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS venue_positions (symbol TEXT PRIMARY KEY, quantity INTEGER NOT NULL) WITHOUT ROWID;
             """)
+        if let legacy = configuration.legacyDatabasePath { try Self.importBook(from: legacy, into: database) }
         mids = configuration.initialPrices
         let state = try database.statement("SELECT key, value FROM venue_state")
         var savedTick: UInt64 = 0
@@ -107,6 +115,44 @@ struct PaperBook {
         return prefix + String(repeating: "0", count: max(0, 12 - digits.utf8.count)) + digits
     }
 
+    /// Moves a book kept in a file of its own (engine-paper before the book moved into the ledger)
+    /// into `database`, once: only into an empty book, and the old file is renamed, not deleted.
+    private static func importBook(from legacy: String, into database: SQLiteDatabase) throws(StorageError) {
+        guard access(legacy, F_OK) == 0 else { return }
+        let count = try database.statement("SELECT count(*) FROM venue_orders")
+        _ = try count.step()
+        let empty = count.int64(0) == 0
+        while try count.step() {}  // run to its end: an open read would block the DETACH below
+        guard empty else { return }
+        try database.statement("ATTACH DATABASE ? AS legacy").bind(1, legacy).run()
+        var names: [String] = []
+        let tables = try database.statement("SELECT name FROM legacy.sqlite_master WHERE type = 'table'")
+        while try tables.step() { names.append(tables.string(0)) }
+        do {
+            try database.begin()
+            for name in ["venue_orders", "venue_fills", "venue_state", "venue_positions"] where names.contains(name) {
+                try database.execute("INSERT OR REPLACE INTO main.\(name) SELECT * FROM legacy.\(name)")
+            }
+            try database.commit()
+        } catch {
+            try? database.execute("ROLLBACK")
+            try? database.execute("DETACH DATABASE legacy")
+            throw error
+        }
+        try database.execute("DETACH DATABASE legacy")
+        for suffix in ["", "-wal", "-shm"] where access(legacy + suffix, F_OK) == 0 {
+            rename(legacy + suffix, legacy + ".imported" + suffix)
+        }
+    }
+
+    /// Joins the engine's ledger: `ledger` is a connection to this book's own file (the ledger's),
+    /// so the state loaded at start is the state under it.
+    mutating func adopt(_ ledger: SQLiteDatabase) {
+        database = ledger
+        staged = true
+        sharesLedger = true
+    }
+
     // MARK: prices
 
     private mutating func advancePrices() {
@@ -148,8 +194,9 @@ struct PaperBook {
                         clientOrderID: order.request.clientOrderID, venueOrderID: order.venueOrderID, state: .filled,
                         fills: [fill]))
             }
-            // Fills the venue made on its own are committed at once, whatever the engine does next.
-            try commit()
+            // Fills the venue made on its own are committed at once, whatever the engine does next
+            // (in the ledger's transaction, with the engine's record of them, at its next flush).
+            if !sharesLedger { try commit() }
         } catch {
             abandon(error)
             for order in crossed { resting[order.request.clientOrderID] = order }
@@ -159,6 +206,9 @@ struct PaperBook {
     }
 
     mutating func persistTick() throws(StorageError) {
+        // In the ledger's file the counters go out with every engine flush; the engine owns its
+        // transaction, and this runs at shutdown, off the engine's executor.
+        if sharesLedger { return }
         try begin()
         try commit()
     }
@@ -170,7 +220,8 @@ struct PaperBook {
         if !database.isInTransaction { try database.begin() }
     }
 
-    /// Commits what is staged (counters and positions first, once per batch).
+    /// Commits what is staged (counters and positions first, once per batch). Sharing the ledger,
+    /// it writes those only: the ledger's commit, right after, covers the book's writes too.
     mutating func commit() throws(StorageError) {
         if let failure { throw failure }
         guard database.isInTransaction else { return }
@@ -180,7 +231,7 @@ struct PaperBook {
                 .bind(1, instrument.description).bind(2, netPositions[instrument, default: .zero].units).run()
         }
         dirtyPositions.removeAll()
-        try database.commit()
+        if !sharesLedger { try database.commit() }
     }
 
     /// Ends an operation: commits unless the engine's flush will.

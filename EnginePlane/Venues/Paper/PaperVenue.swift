@@ -3,7 +3,11 @@ import Storage
 import Synchronization
 import TradingDomain
 
-/// A simulated venue inside the engine process, with its own durable book (`paper-venue.sqlite`):
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A simulated venue inside the engine process, with a durable book (kept in the engine's ledger file):
 /// market orders fill at the touch (bid/ask a spread apart), limit orders fill at their price when
 /// the market crosses it, prices follow a seeded deterministic walk. It keeps a client order id
 /// unique as a real venue does, so the engine's exactly-once logic is exercised for real.
@@ -19,12 +23,16 @@ public final class PaperVenue: VenueClient {
         public var tickSize: Fixed
         public var tickInterval: Duration
         public var durability: SQLiteDatabase.Durability
+        /// A book kept in a file of its own by an earlier version: imported into an empty book once.
+        public var legacyDatabasePath: String?
 
         public init(
             databasePath: String, seed: UInt64, initialPrices: [InstrumentID: Fixed], spreadBps: Int64 = 2,
             volatilityBps: Int64 = 5, feeBps: Int64 = 0, tickSize: Fixed = Fixed(units: 1_000_000),
-            tickInterval: Duration = .milliseconds(100), durability: SQLiteDatabase.Durability = .full
+            tickInterval: Duration = .milliseconds(100), durability: SQLiteDatabase.Durability = .full,
+            legacyDatabasePath: String? = nil
         ) {
+            self.legacyDatabasePath = legacyDatabasePath
             self.databasePath = databasePath
             self.seed = seed
             self.initialPrices = initialPrices
@@ -43,6 +51,20 @@ public final class PaperVenue: VenueClient {
     private let configuration: Configuration
     private let book: Mutex<PaperBook>
     private let ticker = Mutex<Task<Void, Never>?>(nil)
+    /// Set when the book shares the engine's ledger: runs the venue's own work on the engine's executor.
+    private let engineLane = Mutex<EngineLane?>(nil)
+
+    /// An actor on the engine's executor: what runs on it never runs beside the engine's own work,
+    /// which matters once both write through one connection, in one transaction.
+    actor EngineLane {
+        let executor: any SerialExecutor
+        init(executor: any SerialExecutor) { self.executor = executor }
+        nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+
+        func run<T: Sendable, Failure: Error>(_ body: @Sendable () throws(Failure) -> T) throws(Failure) -> T {
+            try body()
+        }
+    }
 
     public init(configuration: Configuration) throws(StorageError) {
         self.configuration = configuration
@@ -59,7 +81,7 @@ public final class PaperVenue: VenueClient {
             while !Task.isCancelled {
                 try? await Task.sleep(for: interval)
                 guard let self else { return }
-                self.tick()
+                await self.tick()
             }
         }
         ticker.withLock { $0 = task }
@@ -71,8 +93,13 @@ public final class PaperVenue: VenueClient {
         continuation.finish()
     }
 
-    /// Advances prices one step and fills resting orders the market crossed.
-    public func tick() {
+    /// Advances prices one step and fills resting orders the market crossed (on the engine's
+    /// executor when the book shares the ledger).
+    public func tick() async {
+        if let lane = engineLane.withLock({ $0 }) { await lane.run { self.tickNow() } } else { tickNow() }
+    }
+
+    private func tickNow() {
         let reports: [VenueOrderReport]
         do {
             reports = try book.withLock { book throws(StorageError) in try book.tick() }
@@ -109,19 +136,45 @@ public final class PaperVenue: VenueClient {
         book.withLock { $0.quotes }
     }
 
-    /// Places an order directly on the venue, as a person on the venue's website would (committed
-    /// at once: the engine knows nothing of it).
-    public func placeExternal(_ request: VenueOrderRequest) throws(VenueError) -> VenueOrderReport {
-        try book.withLock { book throws(VenueError) in
-            let report = try book.submit(request)
-            do { try book.commit() } catch { throw VenueError(.unavailable, "paper venue storage: \(error)") }
-            return report
+    /// Places an order directly on the venue, as a person on the venue's website would: the engine
+    /// knows nothing of it. Committed at once, or, sharing the ledger, with the engine's next flush.
+    public func placeExternal(_ request: VenueOrderRequest) async throws(VenueError) -> VenueOrderReport {
+        let place: @Sendable () throws(VenueError) -> VenueOrderReport = {
+            try self.book.withLock { book throws(VenueError) in
+                let report = try book.submit(request)
+                do { try book.commit() } catch { throw VenueError(.unavailable, "paper venue storage: \(error)") }
+                return report
+            }
+        }
+        if let lane = engineLane.withLock({ $0 }) { return try await lane.run(place) }
+        return try place()
+    }
+
+    public func join(
+        _ groupCommit: GroupCommit, ledger: SQLiteDatabase, executor: any SerialExecutor
+    )
+        throws(StorageError)
+    {
+        if Self.sameFile(ledger.path, configuration.databasePath) {
+            // Handed over, not shared across threads: from here on the book uses the connection
+            // only on the engine's executor (the engine's calls, and ticks run in `EngineLane`).
+            let connection = HandedOver(ledger)
+            book.withLock { $0.adopt(connection.value) }
+            engineLane.withLock { $0 = EngineLane(executor: executor) }
+        } else {
+            try groupCommit.register(book.withLock { $0.storage })
+            book.withLock { $0.staged = true }
         }
     }
 
-    public func join(_ groupCommit: GroupCommit) throws(StorageError) {
-        try groupCommit.register(book.withLock { $0.storage })
-        book.withLock { $0.staged = true }
+    public var writesInLedgerTransaction: Bool { book.withLock { $0.sharesLedger } }
+
+    static func sameFile(_ first: String, _ second: String) -> Bool {
+        guard let a = realpath(first, nil) else { return false }
+        defer { free(a) }
+        guard let b = realpath(second, nil) else { return false }
+        defer { free(b) }
+        return strcmp(a, b) == 0
     }
 
     public func commitStaged() throws(StorageError) {
@@ -136,4 +189,10 @@ public final class PaperVenue: VenueClient {
     public func positions() throws(VenueError) -> [InstrumentID: Fixed] {
         book.withLock { $0.positions() }
     }
+}
+
+/// A connection passed from the engine to the book it now belongs to (see `PaperVenue.join`).
+struct HandedOver<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
 }
