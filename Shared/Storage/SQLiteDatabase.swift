@@ -16,7 +16,14 @@ public final class SQLiteDatabase {
     public let path: String
     private var statements: [String: SQLiteStatement] = [:]
 
+    /// Process-wide settings, applied once before the first connection opens.
+    private static let configured: Bool = {
+        _ = fleet_sqlite3_disable_memstatus()
+        return true
+    }()
+
     public init(path: String, durability: Durability = .full) throws(StorageError) {
+        _ = Self.configured
         var db: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &db, flags, nil)

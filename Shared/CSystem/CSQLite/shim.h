@@ -9,4 +9,9 @@ static inline int fleet_sqlite3_bind_text_copy(sqlite3_stmt *stmt, int index, co
 static inline int fleet_sqlite3_bind_blob_copy(sqlite3_stmt *stmt, int index, const void *data, int length) {
     return sqlite3_bind_blob(stmt, index, data, length, SQLITE_TRANSIENT);
 }
+// sqlite3_config is variadic (Swift cannot call it). Memory statistics make every SQLite
+// allocation take a global mutex; nothing here reads them. Must run before the first connection.
+static inline int fleet_sqlite3_disable_memstatus(void) {
+    return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
 #endif
