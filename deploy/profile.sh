@@ -33,7 +33,7 @@ ticks() { awk '{print $14+$15}' "/proc/$engine/stat"; }
 load=$!
 sleep 1.5
 before=$(ticks)
-perf record -F 499 --call-graph dwarf,16384 -p "$engine" -o "$work/perf.data" -- sleep "$seconds" >/dev/null 2>&1
+perf record -e cpu-clock -F 499 --call-graph dwarf,16384 -p "$engine" -o "$work/perf.data" -- sleep "$seconds" >/dev/null 2>&1
 after=$(ticks)
 wait "$load"
 grep '^|' "$work/bench.txt"

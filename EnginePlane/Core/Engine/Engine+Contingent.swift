@@ -78,7 +78,7 @@ extension Engine {
                 if better {
                     current.waterMark = price
                     current.stopPrice = trailingStop(order, water: price)
-                    try? write { () throws(StorageError) in try ledger.save(current, isNew: false) }
+                    stage(current)
                     open[id] = current
                 }
             }
@@ -160,7 +160,12 @@ extension Engine {
     }
 
     private func groupMembers(_ group: String) throws(EngineError) -> [OrderRecord] {
-        do { return try ledger.orders(inGroup: group) } catch { throw EngineError(.internalError, "\(error)") }
+        do {
+            try writeDirtyOrders()  // the query must see the members changed in this batch
+            return try ledger.orders(inGroup: group)
+        } catch {
+            throw EngineError(.internalError, "\(error)")
+        }
     }
 
     /// After fills: a filled OCO member cancels the rest of its group; a filled bracket entry sends

@@ -13,14 +13,14 @@ extension Engine {
     /// Callers that must not go on before the batch is durable (a venue call, a reply) `durable()`.
     func commitAndPublish() throws(EngineError) {
         if let failure { throw failure }
-        if ledger.hasPendingWrites || !pendingEvents.isEmpty { scheduleFlush() }
+        if hasUnflushedWrites || !pendingEvents.isEmpty { scheduleFlush() }
     }
 
     /// Returns once everything written so far (by this operation and every earlier one) is durable.
     func durable() async throws(EngineError) {
         if let failure { throw failure }
         let result: Result<Void, StorageError>
-        if ledger.hasPendingWrites || !pendingEvents.isEmpty || flushScheduled {
+        if hasUnflushedWrites || !pendingEvents.isEmpty || flushScheduled {
             scheduleFlush()
             result = await withCheckedContinuation { batchWaiters.append($0) }
         } else {
@@ -62,6 +62,7 @@ extension Engine {
         let started = WallClock.nowUnixNanos()
         let committed: Bool
         do {
+            try writeDirtyOrders()
             try writeDirtyPortfolio()
             try venue.commitStaged()
             committed = try ledger.commit()
@@ -99,6 +100,16 @@ extension Engine {
         }
     }
 
+    /// Writes remain for the next flush: staged order rows, or an open ledger transaction.
+    var hasUnflushedWrites: Bool { !dirtyOrders.isEmpty || ledger.hasPendingWrites }
+
+    /// Writes the staged order rows into the open transaction (at a flush, or before a query).
+    func writeDirtyOrders() throws(StorageError) {
+        guard !dirtyOrders.isEmpty else { return }
+        for entry in dirtyOrders.values { try ledger.save(entry.order, isNew: entry.isNew) }
+        dirtyOrders.removeAll(keepingCapacity: true)
+    }
+
     /// The positions, model stats and cash that fills changed since the last flush.
     func writeDirtyPortfolio() throws(StorageError) {
         guard !dirtyLots.isEmpty || !dirtyStats.isEmpty else { return }
@@ -125,6 +136,7 @@ extension Engine {
         self.failure = failure
         isReady = false
         ledger.rollback()
+        dirtyOrders.removeAll()
         pendingEvents.removeAll()
         logger.critical("ledger failure: refusing all work until restart", metadata: ["error": "\(error)"])
         return failure

@@ -384,10 +384,17 @@ extension Engine {
         do { try body() } catch { throw fail(error) }
     }
 
+    /// Queues `order`'s row for the next flush (see `dirtyOrders`).
+    func stage(_ order: OrderRecord, isNew: Bool = false) {
+        let known = dirtyOrders[order.clientOrderID]
+        dirtyOrders[order.clientOrderID] = (order, isNew || (known?.isNew ?? false))
+    }
+
     /// Stores `order`, keeps the open-order cache in step and queues its event.
     /// `isNew`: the order's first write (an intent, a leg, a refusal at submit).
     func record(_ order: OrderRecord, isNew: Bool = false) throws(EngineError) {
-        try write { () throws(StorageError) in try ledger.save(order, isNew: isNew) }
+        if let failure { throw failure }
+        stage(order, isNew: isNew)
         if order.status.isOpen {
             open[order.clientOrderID] = order
             recentlyClosed.removeValue(forKey: order.clientOrderID)

@@ -80,6 +80,9 @@ public actor Engine {
     /// Set when a ledger write or sync failed: the engine then refuses all work (fail-stop).
     var failure: EngineError?
     /// Portfolio rows changed since the last flush (model "" is the account-level position).
+    /// Orders changed since the last flush, each written once by the flush: an intent and its fill
+    /// in one batch are one INSERT, not an INSERT and an UPDATE. (`isNew`: not in the table yet.)
+    var dirtyOrders: [String: (order: OrderRecord, isNew: Bool)] = [:]
     var dirtyLots: Set<Portfolio.ModelKey> = []
     var dirtyStats: Set<String> = []
     /// Orders between their intent and the venue's answer in this process, and the retries of
@@ -143,7 +146,10 @@ public actor Engine {
     }
 
     public func counts() throws(EngineError) -> (orders: Int64, fills: Int64) {
-        do { return (try ledger.orderCount(), try ledger.fillCount()) } catch {
+        do {
+            try writeDirtyOrders()
+            return (try ledger.orderCount(), try ledger.fillCount())
+        } catch {
             throw EngineError(.internalError, "\(error)")
         }
     }
@@ -161,7 +167,7 @@ public actor Engine {
     /// flush (so every change in it has its event numbered at or below `lastEventSeq`) and returned
     /// once that flush is durable, so a snapshot never shows what a crash could still undo.
     public func snapshot() async -> EngineSnapshot {
-        if ledger.hasPendingWrites || !pendingEvents.isEmpty {
+        if hasUnflushedWrites || !pendingEvents.isEmpty {
             flushScheduled = true
             flush()
         }
@@ -198,7 +204,7 @@ public actor Engine {
         evaluateLossLimits()
         // A mode change the limits just made is durable before the heartbeat returns (and before
         // systemd's watchdog is fed): a crash right after cannot undo a halt.
-        if ledger.hasPendingWrites { try? await durable() }
+        if hasUnflushedWrites { try? await durable() }
         observer.riskState(breaker: risk.breaker?.gaugeValue ?? 0, killSwitch: killLevel.rawValue)
         let account = accountSummary()
         observer.accountUpdated(account, openOrders: open.count, mode: mode)
