@@ -96,7 +96,12 @@ run() {
 # same history: rpc/grpc-rpc and submit/grpc-submit take the same load options.
 twins() {
   run "$1" --port $rpc_port "${@:3}"
-  if [ "$grpc_twins" = 1 ]; then run "$2" --port $grpc_port "${@:3}"; fi
+  if [ "$grpc_twins" = 1 ]; then
+    run "$2" --port $grpc_port "${@:3}"
+    # An overloaded gRPC twin keeps working off its backlog after its run: let it drain before the
+    # next framed run, which would otherwise share the 2 cores with it.
+    sleep 3
+  fi
 }
 twins rpc grpc-rpc --concurrency 1
 twins rpc grpc-rpc --concurrency 64
