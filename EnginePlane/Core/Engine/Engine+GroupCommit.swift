@@ -21,8 +21,14 @@ extension Engine {
         if let failure { throw failure }
         let result: Result<Void, StorageError>
         if hasUnflushedWrites || !pendingEvents.isEmpty || flushScheduled {
-            scheduleFlush()
-            result = await withCheckedContinuation { batchWaiters.append($0) }
+            // Joining the batch and queueing its flush happen in one step, inside the continuation's
+            // body: `withCheckedContinuation` can suspend before running its body (it switches to the
+            // actor's executor), and a flush that ran in that gap would leave this waiter behind with
+            // no flush to come — a caller stuck until some other write happened to flush.
+            result = await withCheckedContinuation { continuation in
+                batchWaiters.append(continuation)
+                scheduleFlush()
+            }
         } else {
             let ticket = groupCommit.lastTicket
             result = await withCheckedContinuation { continuation in

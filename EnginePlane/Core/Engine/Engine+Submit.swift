@@ -14,7 +14,14 @@ extension Engine {
         try validate(command)
         if sending[command.clientOrderID] != nil {
             // The first submission is still on its way to the venue: wait for its answer.
-            await withCheckedContinuation { sending[command.clientOrderID, default: []].append($0) }
+            await withCheckedContinuation { continuation in
+                // Checked again here: the first submission may have finished while this suspended.
+                if sending[command.clientOrderID] != nil {
+                    sending[command.clientOrderID]?.append(continuation)
+                } else {
+                    continuation.resume()
+                }
+            }
         }
         if let existing = try order(command.clientOrderID) {
             guard command.matches(existing) else {

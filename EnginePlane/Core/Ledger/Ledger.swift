@@ -159,6 +159,9 @@ public final class Ledger {
         """
 
     public func order(_ clientOrderID: String) throws(StorageError) -> OrderRecord? {
+        // Read inside the batch's transaction: a read on its own is a read transaction of its own
+        // (WAL-index locks and header checks, several fcntl calls), and the batch writes anyway.
+        try beginIfNeeded()
         let statement = try database.statement("SELECT \(Self.orderColumns) FROM orders WHERE client_order_id = ?")
         statement.bind(1, clientOrderID)
         guard try statement.step() else { return nil }
@@ -220,6 +223,7 @@ public final class Ledger {
     // MARK: fills
 
     public func hasFill(tradeID: String) throws(StorageError) -> Bool {
+        try beginIfNeeded()  // as in order(_:)
         let statement = try database.statement("SELECT 1 FROM fills WHERE trade_id = ?")
         statement.bind(1, tradeID)
         return try statement.step()
