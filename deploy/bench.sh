@@ -119,6 +119,10 @@ run signal --url "http://127.0.0.1:$ops_port" --rate 1000 --concurrency 256
 run signal --url "http://127.0.0.1:$ops_port" --rate 2000 --concurrency 512
 
 engine_rss=$(rss "$engine_pid"); ops_rss=$(rss "$ops_pid")
+# The restart case has the machine to itself: the fleet above (and a gRPC twin still working off an
+# overload) would otherwise compete with the restarting engine for the cores and the disk.
+kill $(jobs -p) 2>/dev/null || true
+wait 2>/dev/null || true
 
 echo "+ restart.py --orders $restart_orders" >&2
 python3 Tests/Benchmarks/restart.py --engine "$bin/engine-paper" --bench "$bench" --data-dir "$work/restart" \

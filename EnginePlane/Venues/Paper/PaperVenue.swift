@@ -54,18 +54,6 @@ public final class PaperVenue: VenueClient {
     /// Set when the book shares the engine's ledger: runs the venue's own work on the engine's executor.
     private let engineLane = Mutex<EngineLane?>(nil)
 
-    /// An actor on the engine's executor: what runs on it never runs beside the engine's own work,
-    /// which matters once both write through one connection, in one transaction.
-    actor EngineLane {
-        let executor: any SerialExecutor
-        init(executor: any SerialExecutor) { self.executor = executor }
-        nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
-
-        func run<T: Sendable, Failure: Error>(_ body: @Sendable () throws(Failure) -> T) throws(Failure) -> T {
-            try body()
-        }
-    }
-
     public init(configuration: Configuration) throws(StorageError) {
         self.configuration = configuration
         let path = PricePath(
@@ -189,10 +177,4 @@ public final class PaperVenue: VenueClient {
     public func positions() throws(VenueError) -> [InstrumentID: Fixed] {
         book.withLock { $0.positions() }
     }
-}
-
-/// A connection passed from the engine to the book it now belongs to (see `PaperVenue.join`).
-struct HandedOver<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
 }
