@@ -49,6 +49,11 @@ public final class FleetServer: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
+            // A subscriber this far behind is cut off (EventSink.send) rather than buffered without end.
+            .childChannelOption(
+                .writeBufferWaterMark,
+                value: .init(low: EventSink.backlogLimitBytes / 2, high: EventSink.backlogLimitBytes)
+            )
             .childChannelInitializer { child in
                 let key = ObjectIdentifier(child)
                 connections.withLockedValue { $0[key] = child }

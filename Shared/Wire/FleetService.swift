@@ -52,7 +52,12 @@ public struct EventSink: Sendable {
     /// False once the link is gone; the service then drops the sink.
     public var isActive: Bool { channel.isActive }
 
-    /// Queues `events` and flushes them in one write.
+    /// Bytes a link may have written but not yet sent before its subscriber counts as stuck.
+    static let backlogLimitBytes = 32 << 20
+
+    /// Queues `events` and flushes them in one write. A subscriber that stopped reading (its link's
+    /// unsent bytes past `backlogLimitBytes`) is disconnected instead: the engine's memory stays
+    /// bounded, and the subscriber re-syncs from a snapshot when it reconnects, as after any drop.
     public func send(_ events: [Fleet_V1_Event]) {
         guard !events.isEmpty else { return }
         let streamID = self.streamID
@@ -64,6 +69,10 @@ public struct EventSink: Sendable {
         }
         let channel = self.channel
         channel.eventLoop.execute {
+            guard channel.isWritable else {
+                channel.close(promise: nil)
+                return
+            }
             for frame in frames { channel.write(frame, promise: nil) }
             channel.flush()
         }

@@ -144,6 +144,43 @@ struct LinkTests {
         await server.shutdown()
     }
 
+    /// A subscriber that stops reading is disconnected once its link holds the backlog limit of
+    /// unsent events, instead of the server buffering them without end.
+    @Test func aSubscriberThatStopsReadingIsCutOff() async throws {
+        let service = RecordingService()
+        let (server, port) = try await startServer(service)
+        // The client's own loop, blocked by its event handler: nothing else shares it.
+        let clientGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let client = try await FleetClient.connect(
+            host: "127.0.0.1", port: port, secret: Self.secret, configuration: .init(clientID: "slow"),
+            group: clientGroup)
+        let release = DispatchSemaphore(value: 0)
+        let blocked = NIOLockedValueBox(false)
+        _ = try await client.subscribe { _ in
+            let first = blocked.withLockedValue { value in
+                defer { value = true }
+                return !value
+            }
+            if first { release.wait() }  // stop reading: the client's loop is stuck here
+        }
+        let sink = try #require(service.sinks.withLockedValue { $0.first })
+        var event = Fleet_V1_Event()
+        event.risk.message = String(repeating: "x", count: 1024)
+        var pushed = 0
+        // Up to 4× the limit (plus the kernel's socket buffers): without the limit it would all queue.
+        while sink.isActive && pushed < 4 * 32 << 20 {
+            sink.send(Array(repeating: event, count: 256))
+            pushed += 256 * 1024
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        for _ in 0..<100 where sink.isActive { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(!sink.isActive, "the stuck subscriber's link was closed after \(pushed >> 20) MB")
+        release.signal()
+        await client.close()
+        await server.shutdown()
+        try await clientGroup.shutdownGracefully()
+    }
+
     @Test func shutdownSendsGoAwayAndFinishesInFlightCalls() async throws {
         let service = RecordingService()
         let (server, port) = try await startServer(service)
