@@ -3,6 +3,7 @@ import FleetWire
 import Logging
 import NIOCore
 import SwiftProtobuf
+import Synchronization
 import TradingDomain
 
 /// OPS's side of one engine: keeps an authenticated link up, reconnecting with backoff, and
@@ -41,7 +42,23 @@ public actor EngineLink {
     /// Instruments the engine quotes (from its last snapshot): what it can trade.
     public private(set) var symbols: Set<String> = []
     public private(set) var lastSnapshot: Fleet_V1_Snapshot?
-    private var client: FleetClient?
+    private var client: FleetClient? {
+        didSet { published.withLock { $0.client = client } }
+    }
+
+    /// What the signal path reads without queueing on the actor (one hop less per read): the state,
+    /// the client and the symbols, mirrored on every change.
+    private struct Published: Sendable {
+        var state: State = .connecting
+        var client: FleetClient?
+        var symbols: Set<String> = []
+    }
+    private nonisolated let published = Mutex(Published())
+
+    /// True while the link is up (read without waiting on the actor).
+    public nonisolated var isUp: Bool { published.withLock { $0.state == .up } }
+    /// `symbols`, read without waiting on the actor.
+    public nonisolated var tradedSymbols: Set<String> { published.withLock { $0.symbols } }
 
     public init(
         id: String, venue: Venue, host: String, port: Int, secret: FleetSecret, clientID: String,
@@ -100,6 +117,7 @@ public actor EngineLink {
         let snapshot: Fleet_V1_Snapshot = try await client.call(.getSnapshot, Fleet_V1_GetSnapshotRequest())
         self.client = client
         symbols = Set(snapshot.marks.map(\.symbol))
+        published.withLock { [symbols] in $0.symbols = symbols }
         lastSnapshot = snapshot
         setState(.up)
         lastError = ""
@@ -120,15 +138,18 @@ public actor EngineLink {
     private func setState(_ new: State) {
         if new != state {
             state = new
+            published.withLock { $0.state = new }
             stateSinceUnixNanos = WallClock.nowUnixNanos()
         }
     }
 
-    /// One call to the engine; UNAVAILABLE at once while the link is not up.
-    public func call<Reply: SwiftProtobuf.Message>(
+    /// One call to the engine; UNAVAILABLE at once while the link is not up. Nonisolated: calls go
+    /// straight to the client (which is safe from any thread), not through the actor's queue.
+    public nonisolated func call<Reply: SwiftProtobuf.Message>(
         _ method: Fleet_V1_Method, _ request: some SwiftProtobuf.Message, timeout: Duration = .seconds(5),
         as: Reply.Type = Reply.self
     ) async throws -> Reply {
+        let (state, client) = published.withLock { ($0.state, $0.client) }
         guard state == .up, let client, client.isActive else {
             throw RPCStatus.unavailable(
                 "engine '\(id)' is \(state == .up ? "reconnecting" : state.rawValue.lowercased())")
