@@ -35,19 +35,8 @@ public actor EngineLink {
     private let logger: Logger
     private let notify: @Sendable (Notification) -> Void
 
-    public private(set) var state: State = .connecting
-    public private(set) var stateSinceUnixNanos = WallClock.nowUnixNanos()
-    public private(set) var lastError = ""
-    public private(set) var reconnects = 0
-    /// Instruments the engine quotes (from its last snapshot): what it can trade.
-    public private(set) var symbols: Set<String> = []
-    public private(set) var lastSnapshot: Fleet_V1_Snapshot?
-    private var client: FleetClient? {
-        didSet { published.withLock { $0.client = client } }
-    }
-
-    /// What the signal path reads without queueing on the actor (one hop less per read): the state,
-    /// the client and the symbols, mirrored on every change.
+    /// The state, the client and the symbols, behind a lock rather than the actor: calls and the
+    /// signal path read them without queueing on the actor (a hop less per read).
     private struct Published: Sendable {
         var state: State = .connecting
         var client: FleetClient?
@@ -55,10 +44,17 @@ public actor EngineLink {
     }
     private nonisolated let published = Mutex(Published())
 
-    /// True while the link is up (read without waiting on the actor).
-    public nonisolated var isUp: Bool { published.withLock { $0.state == .up } }
-    /// `symbols`, read without waiting on the actor.
-    public nonisolated var tradedSymbols: Set<String> { published.withLock { $0.symbols } }
+    public nonisolated var state: State { published.withLock { $0.state } }
+    /// Instruments the engine quotes (from its last snapshot): what it can trade.
+    public nonisolated var symbols: Set<String> { published.withLock { $0.symbols } }
+    private var client: FleetClient? {
+        get { published.withLock { $0.client } }
+        set { published.withLock { $0.client = newValue } }
+    }
+    public private(set) var stateSinceUnixNanos = WallClock.nowUnixNanos()
+    public private(set) var lastError = ""
+    public private(set) var reconnects = 0
+    public private(set) var lastSnapshot: Fleet_V1_Snapshot?
 
     public init(
         id: String, venue: Venue, host: String, port: Int, secret: FleetSecret, clientID: String,
@@ -116,8 +112,8 @@ public actor EngineLink {
         _ = try await client.subscribe { event in notify(.event(engineID: engineID, event)) }
         let snapshot: Fleet_V1_Snapshot = try await client.call(.getSnapshot, Fleet_V1_GetSnapshotRequest())
         self.client = client
-        symbols = Set(snapshot.marks.map(\.symbol))
-        published.withLock { [symbols] in $0.symbols = symbols }
+        let symbols = Set(snapshot.marks.map(\.symbol))
+        published.withLock { $0.symbols = symbols }
         lastSnapshot = snapshot
         setState(.up)
         lastError = ""
@@ -137,7 +133,6 @@ public actor EngineLink {
 
     private func setState(_ new: State) {
         if new != state {
-            state = new
             published.withLock { $0.state = new }
             stateSinceUnixNanos = WallClock.nowUnixNanos()
         }

@@ -48,9 +48,9 @@ func engineViews(_ supervisor: EngineSupervisor) async -> [EngineView] {
         out.append(
             EngineView(
                 id: link.id, venue: link.venue.rawValue, address: "\(link.host):\(link.port)",
-                state: await link.state.rawValue,
+                state: link.state.rawValue,
                 stateSinceUnixNanos: await link.stateSinceUnixNanos, reconnects: await link.reconnects,
-                lastError: error.isEmpty ? nil : error, symbols: await link.symbols.sorted()))
+                lastError: error.isEmpty ? nil : error, symbols: link.symbols.sorted()))
     }
     return out
 }

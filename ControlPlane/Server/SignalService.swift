@@ -59,7 +59,7 @@ struct SignalService: Sendable {
         }
         // Refuse a symbol no engine of the venue quotes before anything is recorded.
         var symbols = Set<String>()
-        for engine in supervisor.engines(venue: venue) { symbols.formUnion(engine.tradedSymbols) }
+        for engine in supervisor.engines(venue: venue) { symbols.formUnion(engine.symbols) }
         if !symbols.isEmpty, !symbols.contains(signal.instrument.description) {
             metrics.signal(outcome: "unknown_symbol")
             throw APIError(
@@ -83,7 +83,7 @@ struct SignalService: Sendable {
                 .conflict, "ENGINE_GONE",
                 "engine '\(decision.engineID)' of this idempotency key is no longer in fleet.yaml")
         }
-        guard link.isUp else {
+        guard link.state == .up else {
             metrics.signal(outcome: "engine_down")
             throw APIError(
                 .serviceUnavailable, "ENGINE_DOWN",

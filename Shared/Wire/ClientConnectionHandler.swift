@@ -111,17 +111,10 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     /// Calls from many tasks arrive as separate event-loop jobs, each with its own flush: the flush
     /// is deferred behind the jobs already queued, so a burst of calls leaves in one `write(2)`.
-    private var flushScheduled = false
+    private let coalescedFlush = CoalescedFlush()
 
     func flush(context: ChannelHandlerContext) {
-        guard !flushScheduled else { return }
-        flushScheduled = true
-        let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
-        context.eventLoop.execute {
-            let (handler, context) = loopBound.value
-            handler.flushScheduled = false
-            context.flush()
-        }
+        coalescedFlush.schedule(context)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {

@@ -30,7 +30,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private var highestStreamID: UInt64 = 0
     /// Replies are written as they complete and flushed once per event-loop turn: under load one
     /// `write(2)` carries many of them.
-    private var flushScheduled = false
+    private let coalescedFlush = CoalescedFlush()
     /// Request tasks prefer this channel's event loop: they decode, encode and reply on it, and
     /// only the service's own work (the engine actor) runs elsewhere.
     private var executor: EventLoopTaskExecutor?
@@ -223,19 +223,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             frame.response.message = status.message
         }
         context.write(wrapOutboundOut(frame), promise: nil)
-        scheduleFlush(context: context)
-    }
-
-    /// Flushes after the work already queued on the event loop (other replies, the rest of a read).
-    private func scheduleFlush(context: ChannelHandlerContext) {
-        guard !flushScheduled else { return }
-        flushScheduled = true
-        let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
-        context.eventLoop.execute {
-            let (handler, context) = loopBound.value
-            handler.flushScheduled = false
-            context.flush()
-        }
+        coalescedFlush.schedule(context)
     }
 
     // MARK: shutdown

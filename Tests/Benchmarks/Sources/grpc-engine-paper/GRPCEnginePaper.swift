@@ -54,8 +54,7 @@ struct GRPCEnginePaper: AsyncParsableCommand {
                         databasePath: context.ledgerPath, seed: seed,
                         initialPrices: Dictionary(
                             uniqueKeysWithValues: context.config.symbols.map { ($0.instrument, $0.initialPrice) }),
-                        feeBps: feeBps, tickInterval: tick, durability: context.durability,
-                        legacyDatabasePath: "\(context.dataDirectory)/\(context.options.id).paper-venue.sqlite"))
+                        feeBps: feeBps, tickInterval: tick, durability: context.durability))
             }
         } catch let error as ConfigError {
             print("grpc-engine-paper: configuration error: \(error)")
