@@ -41,7 +41,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
-        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
@@ -57,8 +56,11 @@ let package = Package(
             name: "CCurl", path: "Shared/CSystem/CCurl", pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(
-            name: "CLibCrypto", path: "Shared/CSystem/CLibCrypto", pkgConfig: "libcrypto",
-            providers: [.apt(["libssl-dev"])]),
+            name: "CYAML", path: "Shared/CSystem/CYAML", pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"])]),
+        .systemLibrary(
+            name: "CGcrypt", path: "Shared/CSystem/CGcrypt", pkgConfig: "libgcrypt",
+            providers: [.apt(["libgcrypt20-dev"])]),
 
         // MARK: Proto: the wire contract (generated Swift, committed)
         .target(
@@ -67,11 +69,12 @@ let package = Package(
 
         // MARK: Shared
         .target(name: "TradingDomain", path: "Shared/Domain", swiftSettings: strict),
-        .target(name: "FleetCrypto", dependencies: ["CLibCrypto"], path: "Shared/Crypto", swiftSettings: strict),
+        .target(name: "FleetCrypto", dependencies: ["CGcrypt"], path: "Shared/Crypto", swiftSettings: strict),
         .target(
             name: "FleetWire",
             dependencies: nio + ["FleetProto", "FleetCrypto", "TradingDomain", log, .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
             path: "Shared/Wire", swiftSettings: strict),
+        .target(name: "YAMLReader", dependencies: ["CYAML"], path: "Shared/YAML", swiftSettings: strict),
         .target(name: "Storage", dependencies: ["CSQLite"], path: "Shared/Storage", swiftSettings: strict),
         .target(
             name: "Telemetry",
@@ -93,7 +96,7 @@ let package = Package(
             name: "EngineRuntime",
             dependencies: [
                 "EngineCore", "FleetWire", "FleetProto", "TradingDomain", "Telemetry", "SystemdNotify",
-                "FleetCrypto", "Yams", log, argumentParser, hummingbird, serviceLifecycle, prometheus,
+                "FleetCrypto", "YAMLReader", log, argumentParser, hummingbird, serviceLifecycle, prometheus,
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ] + nio,
             path: "EnginePlane/Runtime", swiftSettings: strict),
@@ -103,7 +106,7 @@ let package = Package(
 
         // MARK: ControlPlane
         .target(
-            name: "OPSConfig", dependencies: ["TradingDomain", "Yams"],
+            name: "OPSConfig", dependencies: ["TradingDomain", "YAMLReader"],
             path: "ControlPlane/Config", swiftSettings: strict),
         .target(
             name: "FleetLink", dependencies: ["FleetWire", "FleetProto", "TradingDomain", log] + nio,
@@ -136,11 +139,14 @@ let package = Package(
         .testTarget(
             name: "FleetWireTests",
             dependencies: [
-                "FleetWire", "FleetProto", .product(name: "NIOEmbedded", package: "swift-nio"),
+                "FleetWire", "FleetProto", "FleetCrypto", .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
             ] + nio,
+            swiftSettings: strict),
+        .testTarget(
+            name: "ConfigFileTests", dependencies: ["YAMLReader", "EngineRuntime", "EngineCore", "OPSConfig", "TradingDomain"],
             swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: strict),
         .testTarget(

@@ -5,7 +5,7 @@ set -euo pipefail
 # --test adds what only the tests use: Debian's prometheus package for promtool.
 packages=(
   pkg-config make gcc curl
-  libsystemd-dev libsqlite3-dev libcurl4-openssl-dev libssl-dev
+  libsystemd-dev libsqlite3-dev libcurl4-openssl-dev libssl-dev libyaml-dev libgcrypt20-dev
   libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
 )
 [ "${1:-}" = "--test" ] && packages+=(prometheus)

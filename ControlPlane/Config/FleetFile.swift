@@ -1,6 +1,6 @@
 import Foundation
 import TradingDomain
-import Yams
+import YAMLReader
 
 /// `fleet.yaml`: the engines OPS supervises, and where its other files are.
 ///
@@ -32,63 +32,60 @@ public struct FleetFile: Sendable {
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
             throw OPSConfigError(file: path, line: nil, message: "cannot read: \(error.localizedDescription)")
         }
-        let raw: Raw
-        do { raw = try YAMLDecoder().decode(Raw.self, from: text) } catch {
-            throw OPSConfigError(file: path, line: Self.line(of: error), message: "\(error)")
+        let file: YAMLFields
+        let rawEngines: [YAMLFields]
+        let weights: String?
+        do {
+            file = try YAMLFields(try YAMLNode.parse(text), keys: ["engines", "strategy_weights"])
+            rawEngines = try file.list("engines", keys: ["id", "venue", "address", "models"]) ?? []
+            weights = try file.string("strategy_weights")
+        } catch {
+            throw OPSConfigError(file: path, line: error.line, message: error.message)
         }
-        guard let rawEngines = raw.engines, !rawEngines.isEmpty else {
+        guard !rawEngines.isEmpty else {
             throw OPSConfigError(
                 file: path, line: nil, message: "engines: list at least one engine (id, venue, address)")
         }
         var engines: [EngineEntry] = []
         var seen = Set<String>()
-        for (index, engine) in rawEngines.enumerated() {
-            let field = "engines[\(index)]"
+        for raw in rawEngines {
+            func invalid(_ key: String, _ message: String) -> OPSConfigError {
+                let error = raw.error(key, message)
+                return OPSConfigError(file: path, line: error.line, message: error.message)
+            }
+            let engine: (id: String, venue: String, address: String, models: [String])
+            do {
+                engine = (
+                    try raw.required("id", raw.string), try raw.required("venue", raw.string),
+                    try raw.required("address", raw.string), try raw.strings("models") ?? []
+                )
+            } catch {
+                throw OPSConfigError(file: path, line: error.line, message: error.message)
+            }
             guard !engine.id.isEmpty, seen.insert(engine.id).inserted else {
-                throw OPSConfigError(file: path, line: nil, message: "\(field).id '\(engine.id)' is empty or repeated")
+                throw invalid("id", "'\(engine.id)' is empty or repeated")
             }
             guard let venue = Venue(name: engine.venue) else {
-                throw OPSConfigError(
-                    file: path, line: nil,
-                    message:
-                        "\(field).venue '\(engine.venue)' is unknown (known: \(Venue.allCases.map(\.rawValue).joined(separator: ", ")))"
-                )
+                throw invalid(
+                    "venue",
+                    "'\(engine.venue)' is unknown (known: \(Venue.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
             guard let colon = engine.address.lastIndex(of: ":"),
                 let port = Int(engine.address[engine.address.index(after: colon)...]),
                 (1...65535).contains(port), colon != engine.address.startIndex
             else {
-                throw OPSConfigError(
-                    file: path, line: nil, message: "\(field).address '\(engine.address)' is not HOST:PORT")
+                throw invalid("address", "'\(engine.address)' is not HOST:PORT")
             }
             var host = String(engine.address[..<colon])
             if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-            engines.append(
-                EngineEntry(id: engine.id, venue: venue, host: host, port: port, models: engine.models ?? []))
+            engines.append(EngineEntry(id: engine.id, venue: venue, host: host, port: port, models: engine.models))
         }
         let directory = (path as NSString).deletingLastPathComponent
         func resolve(_ name: String) -> String {
             name.hasPrefix("/") ? name : (directory.isEmpty ? name : "\(directory)/\(name)")
         }
         return FleetFile(
-            engines: engines, strategyWeightsPath: resolve(raw.strategy_weights ?? "strategy_weights.json"))
-    }
-
-    static func line(of error: any Error) -> Int? {
-        if case YamlError.scanner(_, _, let mark, _) = error { return mark.line }
-        if case YamlError.parser(_, _, let mark, _) = error { return mark.line }
-        return nil
-    }
-
-    private struct Raw: Decodable {
-        var engines: [RawEngine]?
-        var strategy_weights: String?
-    }
-    private struct RawEngine: Decodable {
-        var id: String
-        var venue: String
-        var address: String
-        var models: [String]?
+            engines: engines, strategyWeightsPath: resolve(weights ?? "strategy_weights.json"))
     }
 }
 

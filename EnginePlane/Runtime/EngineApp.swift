@@ -1,6 +1,6 @@
 import EngineCore
 import FleetWire
-import Foundation
+import FoundationEssentials
 import Hummingbird
 import Logging
 import NIOCore
@@ -73,7 +73,7 @@ public enum EngineApp {
         let directory = options.dataDir
         do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
             throw ConfigError(
-                file: directory, message: "cannot create the data directory: \(error.localizedDescription)")
+                file: directory, message: "cannot create the data directory: \(fileErrorMessage(error))")
         }
 
         let metrics = EngineMetrics(venue: venue)

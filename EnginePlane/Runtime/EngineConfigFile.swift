@@ -1,7 +1,7 @@
 import EngineCore
-import Foundation
+import FoundationEssentials
 import TradingDomain
-import Yams
+import YAMLReader
 
 /// The engine's `--config` YAML: risk limits and the symbols it trades. Without a file, the
 /// defaults trade BTCUSDT, ETHUSDT and SOLUSDT on the engine's venue. See deploy/config/engine-paper.yaml.
@@ -58,101 +58,93 @@ public struct EngineConfigFile: Sendable {
             mismatchPolicy: "close_only", reconcileIntervalSeconds: 30, account: nil)
     }
 
-    /// Reads and validates `path`; errors name the file and what is wrong.
+    /// Reads and validates `path`; errors name the file, the line and what is wrong.
     public static func load(path: String, venue: Venue) throws(ConfigError) -> EngineConfigFile {
         let text: String
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw ConfigError(file: path, message: "cannot read: \(error.localizedDescription)")
+            throw ConfigError(file: path, message: "cannot read: \(fileErrorMessage(error))")
         }
-        let raw: RawFile
-        do { raw = try YAMLDecoder().decode(RawFile.self, from: text) } catch {
-            throw ConfigError(file: path, message: "\(error)")
-        }
+        do { return try parse(text, venue: venue) } catch { throw ConfigError(file: path, message: "\(error)") }
+    }
+
+    /// Validates a config file's text. Decimals are read as text, so that YAML floats never touch money.
+    static func parse(_ text: String, venue: Venue) throws(YAMLError) -> EngineConfigFile {
+        let file = try YAMLFields(
+            try YAMLNode.parse(text), keys: ["starting_cash", "account", "risk", "reconciliation", "symbols"])
         var config = defaults(venue: venue)
-        func decimal(_ text: String?, _ field: String) throws(ConfigError) -> Fixed? {
-            guard let text else { return nil }
-            do { return try Fixed(parsing: text) } catch {
-                throw ConfigError(file: path, message: "\(field): \(error)")
-            }
+        func decimal(_ fields: YAMLFields, _ key: String) throws(YAMLError) -> Fixed? {
+            guard let text = try fields.string(key) else { return nil }
+            do { return try Fixed(parsing: text) } catch { throw fields.error(key, "\(error)") }
         }
-        config.minNotional = try decimal(raw.risk?.min_notional, "risk.min_notional") ?? config.minNotional
-        config.maxNotional = try decimal(raw.risk?.max_notional, "risk.max_notional") ?? config.maxNotional
-        config.startingCash = try decimal(raw.starting_cash, "starting_cash") ?? config.startingCash
-        config.account = raw.account
-        if let risk = raw.risk {
-            config.rails.maxGrossExposure =
-                try decimal(risk.max_gross_exposure, "risk.max_gross_exposure") ?? config.rails.maxGrossExposure
-            config.rails.dailyLossLimit =
-                try decimal(risk.daily_loss_limit, "risk.daily_loss_limit") ?? config.rails.dailyLossLimit
-            config.rails.maxDrawdown = try decimal(risk.max_drawdown, "risk.max_drawdown") ?? config.rails.maxDrawdown
-            if let open = risk.max_open_orders {
-                guard open > 0 else { throw ConfigError(file: path, message: "risk.max_open_orders must be positive") }
+        config.startingCash = try decimal(file, "starting_cash") ?? config.startingCash
+        config.account = try file.string("account")
+        if let risk = try file.fields("risk", keys: Self.riskKeys) {
+            config.minNotional = try decimal(risk, "min_notional") ?? config.minNotional
+            config.maxNotional = try decimal(risk, "max_notional") ?? config.maxNotional
+            config.rails.maxGrossExposure = try decimal(risk, "max_gross_exposure") ?? config.rails.maxGrossExposure
+            config.rails.dailyLossLimit = try decimal(risk, "daily_loss_limit") ?? config.rails.dailyLossLimit
+            config.rails.maxDrawdown = try decimal(risk, "max_drawdown") ?? config.rails.maxDrawdown
+            if let open = try risk.int("max_open_orders") {
+                guard open > 0 else { throw risk.error("max_open_orders", "must be positive") }
                 config.rails.maxOpenOrders = open
             }
-            func rate(_ raw: RawRate?, _ field: String) throws(ConfigError) -> RiskLimits.Rate? {
-                guard let raw else { return nil }
-                guard raw.orders_per_second > 0, raw.burst ?? raw.orders_per_second > 0 else {
-                    throw ConfigError(file: path, message: "\(field): orders_per_second and burst must be positive")
+            func rate(_ key: String) throws(YAMLError) -> RiskLimits.Rate? {
+                guard let rate = try risk.fields(key, keys: ["orders_per_second", "burst"]) else { return nil }
+                let perSecond = try rate.required("orders_per_second", rate.int64)
+                let burst = try rate.int64("burst") ?? perSecond
+                guard perSecond > 0, burst > 0 else {
+                    throw risk.error(key, "orders_per_second and burst must be positive")
                 }
-                return .init(perSecond: raw.orders_per_second, burst: raw.burst ?? raw.orders_per_second)
+                return .init(perSecond: perSecond, burst: burst)
             }
-            config.rails.orderRate = try rate(risk.rate_limit, "risk.rate_limit") ?? config.rails.orderRate
-            config.rails.symbolOrderRate =
-                try rate(risk.symbol_rate_limit, "risk.symbol_rate_limit") ?? config.rails.symbolOrderRate
-            if let breaker = risk.breaker {
-                guard breaker.errors > 0, breaker.window_seconds > 0, breaker.cooldown_seconds > 0 else {
-                    throw ConfigError(
-                        file: path,
-                        message: "risk.breaker: errors, window_seconds and cooldown_seconds must be positive")
+            config.rails.orderRate = try rate("rate_limit") ?? config.rails.orderRate
+            config.rails.symbolOrderRate = try rate("symbol_rate_limit") ?? config.rails.symbolOrderRate
+            if let breaker = try risk.fields("breaker", keys: ["errors", "window_seconds", "cooldown_seconds"]) {
+                let errors = try breaker.required("errors", breaker.int)
+                let window = try breaker.required("window_seconds", breaker.int64)
+                let cooldown = try breaker.required("cooldown_seconds", breaker.int64)
+                guard errors > 0, window > 0, cooldown > 0 else {
+                    throw risk.error("breaker", "errors, window_seconds and cooldown_seconds must be positive")
                 }
-                config.rails.breaker = .init(
-                    errors: breaker.errors, windowSeconds: breaker.window_seconds,
-                    cooldownSeconds: breaker.cooldown_seconds)
+                config.rails.breaker = .init(errors: errors, windowSeconds: window, cooldownSeconds: cooldown)
             }
-            if let pause = risk.consecutive_losses {
-                guard pause.count > 0, pause.pause_seconds > 0 else {
-                    throw ConfigError(
-                        file: path, message: "risk.consecutive_losses: count and pause_seconds must be positive")
+            if let pause = try risk.fields("consecutive_losses", keys: ["count", "pause_seconds"]) {
+                let count = try pause.required("count", pause.int)
+                let seconds = try pause.required("pause_seconds", pause.int64)
+                guard count > 0, seconds > 0 else {
+                    throw risk.error("consecutive_losses", "count and pause_seconds must be positive")
                 }
-                config.rails.consecutiveLossPause = .init(losses: pause.count, pauseSeconds: pause.pause_seconds)
+                config.rails.consecutiveLossPause = .init(losses: count, pauseSeconds: seconds)
             }
         }
-        if let reconcile = raw.reconciliation {
-            if let policy = reconcile.on_mismatch {
+        if let reconcile = try file.fields("reconciliation", keys: ["on_mismatch", "interval_seconds"]) {
+            if let policy = try reconcile.string("on_mismatch") {
                 guard ["log", "close_only", "halt"].contains(policy) else {
-                    throw ConfigError(file: path, message: "reconciliation.on_mismatch must be log, close_only or halt")
+                    throw reconcile.error("on_mismatch", "must be log, close_only or halt")
                 }
                 config.mismatchPolicy = policy
             }
-            if let interval = reconcile.interval_seconds {
-                guard interval > 0 else {
-                    throw ConfigError(file: path, message: "reconciliation.interval_seconds must be positive")
-                }
+            if let interval = try reconcile.int64("interval_seconds") {
+                guard interval > 0 else { throw reconcile.error("interval_seconds", "must be positive") }
                 config.reconcileIntervalSeconds = interval
             }
         }
-        if let symbols = raw.symbols {
-            guard !symbols.isEmpty else { throw ConfigError(file: path, message: "symbols: list at least one symbol") }
+        if let symbols = try file.list("symbols", keys: ["symbol", "max_position", "lot_size", "initial_price"]) {
+            guard !symbols.isEmpty else { throw file.error("symbols", "list at least one symbol") }
             config.symbols = []
-            for (index, symbol) in symbols.enumerated() {
-                let field = "symbols[\(index)]"
+            for symbol in symbols {
+                let name = try symbol.required("symbol", symbol.string)
                 let instrument: InstrumentID
-                do { instrument = try InstrumentID(parsing: symbol.symbol) } catch {
-                    throw ConfigError(file: path, message: "\(field).symbol: \(error)")
-                }
+                do { instrument = try InstrumentID(parsing: name) } catch { throw symbol.error("symbol", "\(error)") }
                 guard instrument.venue == venue else {
-                    throw ConfigError(file: path, message: "\(field).symbol: \(instrument) is not on \(venue.rawValue)")
+                    throw symbol.error("symbol", "\(instrument) is not on \(venue.rawValue)")
                 }
-                guard let maxPosition = try decimal(symbol.max_position, "\(field).max_position"),
-                    maxPosition.isPositive
-                else {
-                    throw ConfigError(file: path, message: "\(field).max_position: a positive number is required")
+                guard let maxPosition = try decimal(symbol, "max_position"), maxPosition.isPositive else {
+                    throw symbol.error("max_position", "a positive number is required")
                 }
-                let lot = try decimal(symbol.lot_size, "\(field).lot_size") ?? Fixed(units: 1)
-                guard lot.isPositive else {
-                    throw ConfigError(file: path, message: "\(field).lot_size must be positive")
-                }
-                let price = try decimal(symbol.initial_price, "\(field).initial_price") ?? Fixed(100)
+                let lot = try decimal(symbol, "lot_size") ?? Fixed(units: 1)
+                guard lot.isPositive else { throw symbol.error("lot_size", "must be positive") }
+                let price = try decimal(symbol, "initial_price") ?? Fixed(100)
                 config.symbols.append(
                     SymbolEntry(
                         instrument: instrument, limits: .init(maxPosition: maxPosition, lotSize: lot),
@@ -160,54 +152,15 @@ public struct EngineConfigFile: Sendable {
             }
         }
         guard config.minNotional <= config.maxNotional else {
-            throw ConfigError(file: path, message: "risk.min_notional is above risk.max_notional")
+            throw YAMLError(line: nil, message: "risk.min_notional is above risk.max_notional")
         }
         return config
     }
 
-    // Decimals are read as strings so that YAML's floats never touch money.
-    private struct RawFile: Decodable {
-        var starting_cash: String?
-        var account: String?
-        var risk: RawRisk?
-        var symbols: [RawSymbol]?
-        var reconciliation: RawReconciliation?
-    }
-    private struct RawRisk: Decodable {
-        var min_notional: String?
-        var max_notional: String?
-        var max_gross_exposure: String?
-        var max_open_orders: Int?
-        var rate_limit: RawRate?
-        var symbol_rate_limit: RawRate?
-        var breaker: RawBreaker?
-        var daily_loss_limit: String?
-        var max_drawdown: String?
-        var consecutive_losses: RawLossPause?
-    }
-    private struct RawRate: Decodable {
-        var orders_per_second: Int64
-        var burst: Int64?
-    }
-    private struct RawBreaker: Decodable {
-        var errors: Int
-        var window_seconds: Int64
-        var cooldown_seconds: Int64
-    }
-    private struct RawLossPause: Decodable {
-        var count: Int
-        var pause_seconds: Int64
-    }
-    private struct RawReconciliation: Decodable {
-        var on_mismatch: String?
-        var interval_seconds: Int64?
-    }
-    private struct RawSymbol: Decodable {
-        var symbol: String
-        var max_position: String?
-        var lot_size: String?
-        var initial_price: String?
-    }
+    static let riskKeys = [
+        "min_notional", "max_notional", "max_gross_exposure", "max_open_orders", "rate_limit", "symbol_rate_limit",
+        "breaker", "daily_loss_limit", "max_drawdown", "consecutive_losses",
+    ]
 }
 
 /// A configuration file that cannot be used; the process exits with code 2 and this message.

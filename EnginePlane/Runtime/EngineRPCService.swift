@@ -1,7 +1,7 @@
 import EngineCore
 import FleetProto
 import FleetWire
-import Foundation
+import FoundationEssentials
 import NIOCore
 import SwiftProtobuf
 import TradingDomain

@@ -1,49 +1,56 @@
-import CLibCrypto
+import CGcrypt
 
-/// HMAC, hashing and random bytes from the system's libcrypto (OpenSSL 3), for link
-/// authentication and deterministic ids. Venue request signing (HMAC-SHA512 etc.) builds on the same.
+/// HMAC and hashing from the system's libgcrypt, random bytes from the kernel, for link
+/// authentication and deterministic ids.
+///
+/// Why libgcrypt and not OpenSSL's libcrypto: the engine already maps libgcrypt (libsystemd
+/// links it), while OpenSSL 3 initialises its provider machinery on the first digest, which keeps
+/// about 2 MB more resident in every process (measured; docs/benchmarks.md, idle memory).
 public enum Digest {
+    /// libgcrypt must be initialised once, before any other call; a Swift static runs this exactly once.
+    private static let ready: Bool = fleet_gcrypt_initialize() == 1
+
     /// HMAC-SHA256 of `message` under `key`: 32 bytes.
     public static func hmacSHA256(key: [UInt8], message: [UInt8]) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-        var length: UInt32 = 0
-        key.withUnsafeBufferPointer { keyBuffer in
-            message.withUnsafeBufferPointer { messageBuffer in
-                _ = HMAC(
-                    EVP_sha256(), keyBuffer.baseAddress, Int32(keyBuffer.count), messageBuffer.baseAddress,
-                    messageBuffer.count, &out, &length)
+        precondition(ready, "libgcrypt is older than the version this was built against")
+        var out = [UInt8](repeating: 0, count: 32)
+        let ok = key.withUnsafeBytes { keyBytes in
+            message.withUnsafeBytes { messageBytes in
+                fleet_gcrypt_hmac_sha256(
+                    keyBytes.baseAddress, keyBytes.count, messageBytes.baseAddress, messageBytes.count, &out)
             }
         }
-        return Array(out.prefix(Int(length)))
+        // Only fails for an unknown algorithm, which SHA-256 never is.
+        precondition(ok == 1, "libgcrypt refused HMAC-SHA256")
+        return out
     }
 
     /// SHA-256 of `data`: 32 bytes.
     public static func sha256(_ data: [UInt8]) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
-        data.withUnsafeBufferPointer { buffer in
-            _ = SHA256(buffer.baseAddress, buffer.count, &out)
+        precondition(ready, "libgcrypt is older than the version this was built against")
+        var out = [UInt8](repeating: 0, count: 32)
+        data.withUnsafeBytes { bytes in
+            gcry_md_hash_buffer(Int32(GCRY_MD_SHA256.rawValue), &out, bytes.baseAddress, bytes.count)
         }
         return out
     }
 
-    /// `count` bytes from the OS-seeded CSPRNG.
+    /// `count` bytes from the kernel's CSPRNG (`SystemRandomNumberGenerator` is getrandom(2) on Linux).
     public static func randomBytes(_ count: Int) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: count)
-        if RAND_bytes(&out, Int32(count)) != 1 {
-            // RAND_bytes only fails when the kernel's entropy source is unavailable; fall back to
-            // the system generator rather than hand out predictable nonces.
-            var generator = SystemRandomNumberGenerator()
-            for index in out.indices { out[index] = UInt8.random(in: .min ... .max, using: &generator) }
-        }
+        var generator = SystemRandomNumberGenerator()
+        var out: [UInt8] = []
+        out.reserveCapacity(count + 8)
+        while out.count < count { withUnsafeBytes(of: generator.next() as UInt64) { out.append(contentsOf: $0) } }
+        out.removeLast(out.count - count)
         return out
     }
 
-    /// Compares two MACs in constant time.
+    /// Compares two MACs in constant time: every byte is looked at whatever differs.
     public static func constantTimeEqual(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
         guard lhs.count == rhs.count else { return false }
-        return lhs.withUnsafeBytes { l in
-            rhs.withUnsafeBytes { r in CRYPTO_memcmp(l.baseAddress, r.baseAddress, l.count) == 0 }
-        }
+        var difference: UInt8 = 0
+        for index in lhs.indices { difference |= lhs[index] ^ rhs[index] }
+        return difference == 0
     }
 
     /// Lower-case hex.

@@ -1,6 +1,6 @@
 import FleetCrypto
 import FleetProto
-import Foundation
+import FoundationEssentials
 import NIOCore
 import TradingDomain
 

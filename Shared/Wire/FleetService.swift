@@ -1,5 +1,5 @@
 import FleetProto
-import Foundation
+import FoundationEssentials
 import NIOCore
 
 /// What a link server serves. The engine implements it; the link layer owns framing, auth,

@@ -1,6 +1,6 @@
 import FleetCrypto
 import FleetProto
-import Foundation
+import FoundationEssentials
 import Logging
 import NIOCore
 import TradingDomain
