@@ -40,6 +40,23 @@ struct SignalRouterTests {
         }
     }
 
+    @Test func orderIdsSortInTheOrderTheyWereMade() async throws {
+        // The engine's ledger keys orders by client order id: ids in time order append to the same
+        // B-tree pages instead of dirtying a random page per order. Across a hex digit boundary too.
+        let now = Mutex<Int64>(0x0FFF_FFFF_FFFF_FFF0)
+        let router = try SignalRouter(weights: weights, statePath: path(), clock: { now.withLock { $0 } })
+        var ids: [String] = []
+        for (index, key) in ["z", "a", "m", nil, "b"].enumerated() {
+            let decision = try await router.route(
+                signal, idempotencyKey: key, body: Array("{\(index)}".utf8), engineFor: { _ in "e1" })
+            ids.append(decision.clientOrderID)
+            now.withLock { $0 += 8 }
+        }
+        #expect(ids == ids.sorted())
+        #expect(Set(ids).count == ids.count)
+        #expect(ids.allSatisfy { $0.utf8.count <= 64 })
+    }
+
     @Test func keysExpireAfterTheirLifetime() async throws {
         // A clock the test moves: the expiry does not depend on how fast a loaded machine runs.
         let now = Mutex<Int64>(1_700_000_000_000_000_000)
