@@ -182,7 +182,7 @@ cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
   echo
   echo "Idle resident memory (RSS) two seconds after start: engine-paper ${idle_engine_rss} MB (private ${idle_engine_private} MB),"
   echo "ops ${idle_ops_rss} MB (private ${idle_ops_private} MB); after the runs: engine-paper ${engine_rss} MB, ops ${ops_rss} MB."
-  echo "Private = pages no other process shares (the rest is shared library text: Swift runtime, Foundation)."
+  echo "Private = pages no other process shares (the rest is shared library text: Swift runtime, FoundationEssentials, SQLite, libc)."
   echo
   echo "- \`rpc-noop\`: the framed link alone (NOOP method: frame, auth'd connection, stream-id matching)."
   echo "- \`submit-order\`: SubmitOrder → risk → intent → paper venue → fill → one group commit (intent, venue record and fill in one transaction, fsync) → ack."
