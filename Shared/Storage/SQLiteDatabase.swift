@@ -114,11 +114,22 @@ public final class SQLiteStatement {
         self.sql = sql
     }
 
-    deinit { sqlite3_finalize(raw) }
+    /// Text bound since the last reset, copied here and bound without a copy by SQLite: Debian's
+    /// SQLite is built without lookaside memory, so each of its own copies is a malloc and a free,
+    /// several per row. Valid until `reset()`, which clears the bindings before the space is reused.
+    private var textArena: UnsafeMutableRawPointer?
+    private var textArenaUsed = 0
+    private static let textArenaCapacity = 2_048
+
+    deinit {
+        sqlite3_finalize(raw)
+        textArena?.deallocate()
+    }
 
     func reset() {
         sqlite3_reset(raw)
         sqlite3_clear_bindings(raw)
+        textArenaUsed = 0
     }
 
     @discardableResult
@@ -131,8 +142,20 @@ public final class SQLiteStatement {
     public func bind(_ index: Int32, _ value: String) -> SQLiteStatement {
         var value = value
         value.withUTF8 { buffer in
-            _ = buffer.withMemoryRebound(to: CChar.self) { chars in
-                fleet_sqlite3_bind_text_copy(raw, index, chars.baseAddress, Int32(chars.count))
+            if textArena == nil {
+                textArena = .allocate(byteCount: Self.textArenaCapacity, alignment: 1)
+            }
+            if let arena = textArena, textArenaUsed + buffer.count <= Self.textArenaCapacity {
+                let text = arena + textArenaUsed
+                if let source = buffer.baseAddress { text.copyMemory(from: source, byteCount: buffer.count) }
+                textArenaUsed += buffer.count
+                // Never a null pointer, even for "": SQLite would bind NULL.
+                _ = fleet_sqlite3_bind_text_static(
+                    raw, index, text.assumingMemoryBound(to: CChar.self), Int32(buffer.count))
+            } else {
+                _ = buffer.withMemoryRebound(to: CChar.self) { chars in
+                    fleet_sqlite3_bind_text_copy(raw, index, chars.baseAddress, Int32(chars.count))
+                }
             }
         }
         return self

@@ -26,6 +26,33 @@ struct StorageTests {
         #expect(throws: StorageError.self) { try db.execute("INSERT INTO t VALUES ('a', 1)") }
     }
 
+    @Test func boundTextSurvivesUntilTheStatementIsReusedWhateverItsSize() throws {
+        // Text is bound without SQLite's copy, from a per-statement buffer reused at each reset;
+        // text too large for it is copied by SQLite. Every value must land intact either way.
+        let db = try SQLiteDatabase(path: "\(directory)/bind.sqlite")
+        try db.execute("CREATE TABLE t (a TEXT, b TEXT, c TEXT, d TEXT)")
+        let big = String(repeating: "x", count: 3_000)
+        let rows: [[String]] = [
+            ["", "é-ünïcødé", big, "tail"], ["short", String(repeating: "y", count: 1_500), "", "z"],
+            [
+                String(repeating: "w", count: 600), String(repeating: "v", count: 600),
+                String(repeating: "u", count: 600), "t",
+            ],
+        ]
+        try db.transaction {
+            for row in rows {
+                try db.statement("INSERT INTO t VALUES (?, ?, ?, ?)").bind(1, row[0]).bind(2, row[1]).bind(3, row[2])
+                    .bind(4, row[3]).run()
+            }
+        }
+        let read = try db.statement("SELECT a, b, c, d FROM t ORDER BY rowid")
+        var out: [[String]] = []
+        while try read.step() { out.append((0..<4).map { read.string(Int32($0)) }) }
+        #expect(out == rows)
+        let empty = try db.statement("SELECT count(*) FROM t WHERE a = ? AND a IS NOT NULL").bind(1, "")
+        #expect(try empty.step() && empty.int64(0) == 1, "an empty string binds as text, not NULL")
+    }
+
     @Test func atomicFileReplacesWhole() throws {
         let path = "\(directory)/w.json"
         try AtomicFile.write(Array("one".utf8), to: path)

@@ -81,6 +81,7 @@ extension Engine {
             return
         }
         audit.flush()
+        swap(&recentlyClosed, &closedBeforeLastFlush)
         recentlyClosed.removeAll(keepingCapacity: true)
         let ticket = committed ? groupCommit.committed() : groupCommit.lastTicket
         var batch: [EventEnvelope] = []
@@ -143,6 +144,8 @@ extension Engine {
         isReady = false
         ledger.rollback()
         dirtyOrders.removeAll()
+        recentlyClosed.removeAll()  // may hold what was rolled back
+        closedBeforeLastFlush.removeAll()
         pendingEvents.removeAll()
         logger.critical("ledger failure: refusing all work until restart", metadata: ["error": "\(error)"])
         return failure

@@ -405,6 +405,7 @@ extension Engine {
         if order.status.isOpen {
             open[order.clientOrderID] = order
             recentlyClosed.removeValue(forKey: order.clientOrderID)
+            closedBeforeLastFlush.removeValue(forKey: order.clientOrderID)
         } else {
             open.removeValue(forKey: order.clientOrderID)
             recentlyClosed[order.clientOrderID] = order

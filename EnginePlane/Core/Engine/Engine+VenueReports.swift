@@ -25,8 +25,7 @@ extension Engine {
     /// once, ever), then a terminal state. Idempotent: applying the same report twice changes nothing.
     func apply(_ report: VenueOrderReport) throws(EngineError) {
         guard
-            var order = open[report.clientOrderID] ?? recentlyClosed[report.clientOrderID]
-                ?? (try? ledger.order(report.clientOrderID))
+            var order = cachedOrder(report.clientOrderID) ?? (try? ledger.order(report.clientOrderID))
         else {
             audit.record(
                 "external_order", [("client_order_id", report.clientOrderID), ("venue_order_id", report.venueOrderID)])
