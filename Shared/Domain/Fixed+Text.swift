@@ -54,22 +54,45 @@ extension Fixed: CustomStringConvertible, LosslessStringConvertible, Codable {
 
     /// Shortest exact text: "12.5", "-0.00000001", "0".
     public var description: String {
-        let negative = units < 0
+        var text: [UInt8] = []
+        text.reserveCapacity(24)
+        write(to: &text)
+        return String(decoding: text, as: UTF8.self)
+    }
+
+    /// Appends `description`'s UTF-8 to `text` without making a String (the audit writes several
+    /// per order).
+    public func write(to text: inout [UInt8]) {
+        if units < 0 { text.append(UInt8(ascii: "-")) }
         let magnitude = units.magnitude
-        let whole = magnitude / UInt64(Fixed.unitsPerOne)
+        Self.writeDigits(magnitude / UInt64(Fixed.unitsPerOne), to: &text)
         var fraction = magnitude % UInt64(Fixed.unitsPerOne)
-        var text = negative ? "-" : ""
-        text += String(whole)
-        if fraction != 0 {
-            var digits = Fixed.decimals
-            while fraction % 10 == 0 {
-                fraction /= 10
-                digits -= 1
-            }
-            let raw = String(fraction)
-            text += "." + String(repeating: "0", count: digits - raw.count) + raw
+        guard fraction != 0 else { return }
+        var digits = Fixed.decimals
+        while fraction % 10 == 0 {
+            fraction /= 10
+            digits -= 1
         }
-        return text
+        text.append(UInt8(ascii: "."))
+        var width = 0
+        var rest = fraction
+        repeat {
+            width += 1
+            rest /= 10
+        } while rest > 0
+        text.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: digits - width))
+        Self.writeDigits(fraction, to: &text)
+    }
+
+    /// Appends `value` in decimal.
+    public static func writeDigits(_ value: UInt64, to text: inout [UInt8]) {
+        let start = text.count
+        var rest = value
+        repeat {
+            text.append(UInt8(ascii: "0") + UInt8(rest % 10))
+            rest /= 10
+        } while rest > 0
+        text[start...].reverse()
     }
 
     public init(from decoder: any Decoder) throws {

@@ -20,6 +20,17 @@ struct EngineTests {
         #expect(snapshot.account.cash == Fixed(1_000_000) - cost)
         #expect(harness.audit.contains(#""event":"order_intent""#))
         #expect(harness.audit.contains(#""event":"fill""#))
+        // Every audit line is a JSON object with a timestamp; decimals and ids are exact text.
+        let lines = harness.audit.split(separator: "\n").map { Data($0.utf8) }
+        let objects = try lines.map { try #require(JSONSerialization.jsonObject(with: $0) as? [String: Any]) }
+        #expect(objects.allSatisfy { ($0["ts_ns"] as? Int64 ?? 0) > 1_700_000_000_000_000_000 })
+        let fill = try #require(objects.first { $0["event"] as? String == "fill" })
+        #expect(fill["quantity"] as? String == "0.1")
+        #expect(fill["price"] as? String == quote.ask.description)
+        #expect(fill["symbol"] as? String == harness.btc.description)
+        let filled = try #require(objects.first { $0["event"] as? String == "order_filled" })
+        #expect(filled["filled"] as? String == "0.1")
+        #expect(filled["limit_price"] as? String == "0")
     }
 
     @Test func sameClientOrderIDNeverMakesASecondOrder() async throws {

@@ -10,6 +10,11 @@ struct FixedTests {
         #expect(try Fixed(parsing: "0.00000001").units == 1)
         #expect(Fixed(units: -1).description == "-0.00000001")
         #expect(Fixed.zero.description == "0")
+        #expect(Fixed(units: 100_000_005).description == "1.00000005")
+        #expect(Fixed(units: Int64.min).description == "-92233720368.54775808")
+        var text: [UInt8] = Array("x=".utf8)
+        Fixed(units: -1_050_000_000).write(to: &text)
+        #expect(String(decoding: text, as: UTF8.self) == "x=-10.5")
         #expect(try Fixed(parsing: "92233720368.54775807") == Fixed(units: .max))
     }
 

@@ -21,17 +21,36 @@ final class AuditTrail {
         end()
     }
 
-    // A line is written field by field straight into the buffer: no array of pairs per line.
+    // A line is written field by field straight into the buffer: no array of pairs and no
+    // intermediate String per line (numbers, decimals and instruments are written as bytes).
     private func begin(_ kind: String) {
-        buffer.append(contentsOf: "{\"ts_ns\":\(WallClock.nowUnixNanos()),\"event\":\"".utf8)
+        buffer.append(contentsOf: #"{"ts_ns":"#.utf8)
+        Fixed.writeDigits(UInt64(max(0, WallClock.nowUnixNanos())), to: &buffer)
+        buffer.append(contentsOf: #","event":""#.utf8)
         Self.appendEscaped(kind, to: &buffer)
     }
 
-    private func field(_ key: String, _ value: String) {
-        buffer.append(contentsOf: "\",\"".utf8)
+    private func key(_ key: String) {
+        buffer.append(contentsOf: #"",""#.utf8)
         Self.appendEscaped(key, to: &buffer)
-        buffer.append(contentsOf: "\":\"".utf8)
+        buffer.append(contentsOf: #"":""#.utf8)
+    }
+
+    private func field(_ name: String, _ value: String) {
+        key(name)
         Self.appendEscaped(value, to: &buffer)
+    }
+
+    private func field(_ name: String, _ value: Fixed) {
+        key(name)
+        value.write(to: &buffer)
+    }
+
+    private func field(_ name: String, _ value: InstrumentID) {
+        key(name)
+        Self.appendEscaped(value.symbol, to: &buffer)  // validated when parsed; escaped all the same
+        buffer.append(UInt8(ascii: "."))
+        buffer.append(contentsOf: value.venue.rawValue.utf8)
     }
 
     private func end() {
@@ -60,13 +79,13 @@ final class AuditTrail {
         begin(kind)
         field("client_order_id", order.clientOrderID)
         field("venue_order_id", order.venueOrderID)
-        field("symbol", order.instrument.description)
+        field("symbol", order.instrument)
         field("side", order.side.rawValue)
         field("type", order.type.rawValue)
-        field("quantity", order.quantity.description)
-        field("limit_price", order.limitPrice.description)
+        field("quantity", order.quantity)
+        field("limit_price", order.limitPrice)
         field("status", order.status.rawValue)
-        field("filled", order.filledQuantity.description)
+        field("filled", order.filledQuantity)
         field("model", order.model)
         if !order.rejectReason.isEmpty {
             field("reason", order.rejectReason)
@@ -74,6 +93,36 @@ final class AuditTrail {
         }
         for (key, value) in extra { field(key, value) }
         end()
+    }
+
+    func fill(_ fill: FillRecord) {
+        guard log != nil else { return }
+        begin("fill")
+        field("trade_id", fill.tradeID)
+        field("client_order_id", fill.clientOrderID)
+        field("symbol", fill.instrument)
+        field("side", fill.side.rawValue)
+        field("quantity", fill.quantity)
+        field("price", fill.price)
+        field("fee", fill.fee)
+        field("realized_pnl", fill.realizedPnL)
+        field("model", fill.model)
+        end()
+    }
+
+    /// `order_<status>`, the line an order's status change writes (no String built per line).
+    static func statusKind(_ status: OrderStatus) -> String {
+        switch status {
+        case .pendingSubmit: "order_pending_submit"
+        case .accepted: "order_accepted"
+        case .partiallyFilled: "order_partially_filled"
+        case .filled: "order_filled"
+        case .pendingCancel: "order_pending_cancel"
+        case .canceled: "order_canceled"
+        case .rejected: "order_rejected"
+        case .expired: "order_expired"
+        case .held: "order_held"
+        }
     }
 
     static func escape(_ text: String) -> String {

@@ -72,15 +72,7 @@ extension Engine {
             dirtyLots.insert(Portfolio.ModelKey(model: "", instrument: fill.instrument))
             dirtyLots.insert(modelKey)
             dirtyStats.insert(order.model)
-            audit.record(
-                "fill",
-                [
-                    ("trade_id", record.tradeID), ("client_order_id", record.clientOrderID),
-                    ("symbol", record.instrument.description), ("side", record.side.rawValue),
-                    ("quantity", record.quantity.description), ("price", record.price.description),
-                    ("fee", record.fee.description), ("realized_pnl", record.realizedPnL.description),
-                    ("model", record.model),
-                ])
+            audit.fill(record)
             pendingEvents.append(.fill(record))
             fillsRecorded += 1
             if !(realized + fill.fee).isZero {
@@ -99,7 +91,7 @@ extension Engine {
         }
         if order != before {
             try record(order)
-            if order.status != before.status { audit.order("order_\(order.status.rawValue.lowercased())", order) }
+            if order.status != before.status { audit.order(AuditTrail.statusKind(order.status), order) }
         }
     }
 }
