@@ -30,7 +30,6 @@ let package = Package(
         .library(name: "FleetWire", targets: ["FleetWire"]),
         .library(name: "FleetProto", targets: ["FleetProto"]),
         .library(name: "TradingDomain", targets: ["TradingDomain"]),
-        .library(name: "CurlHTTP", targets: ["CurlHTTP"]),
         .library(name: "EngineRuntime", targets: ["EngineRuntime"]),
         .library(name: "PaperVenue", targets: ["PaperVenue"]),
     ],

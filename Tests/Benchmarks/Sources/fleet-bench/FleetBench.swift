@@ -1,5 +1,4 @@
 import ArgumentParser
-import CurlHTTP
 import FleetProto
 import FleetWire
 import Foundation
@@ -165,9 +164,7 @@ struct SignalPath: AsyncParsableCommand {
         guard let token = ProcessInfo.processInfo.environment["OPS_API_TOKEN"] else {
             throw ValidationError("set OPS_API_TOKEN")
         }
-        // libcurl is blocking: one client per worker thread, kept alive.
-        let pool = ClientPool(size: load.concurrency)
-        let url = self.url + "/strategy/signal"
+        let pool = try await HTTPPool(url: self.url, size: load.concurrency)
         let symbol = self.symbol
         let run = String(UInt32.random(in: 0...UInt32.max), radix: 36)
         _ = await drive("ops-signal", load) { index in
@@ -175,56 +172,13 @@ struct SignalPath: AsyncParsableCommand {
             // A key per signal, as a real strategy sends: OPS makes it durable before the order leaves.
             let key = "bench-\(run)-\(index)"
             let body = Array(#"{"symbol":"\#(symbol)","side":"\#(side)","quantity":"0.001","model":"bench"}"#.utf8)
-            return await pool.run { client in
-                guard
-                    let response = try? client.request(
-                        "POST", url,
-                        headers: [
-                            ("X-OPS-TOKEN", token), ("Content-Type", "application/json"), ("X-Idempotency-Key", key),
-                        ],
-                        body: body
-                    )
-                else { return false }
-                return response.status == 200
-            }
+            let status = await pool.post(
+                path: "/strategy/signal",
+                headers: [("X-OPS-TOKEN", token), ("Content-Type", "application/json"), ("X-Idempotency-Key", key)],
+                body: body)
+            return status == 200
         }
-    }
-}
-
-/// Blocking curl clients on their own threads, handed out one request at a time.
-final class ClientPool: Sendable {
-    /// A client and the thread it runs on. A slot is used by one request at a time (the free list
-    /// hands it out), which is what makes the unchecked Sendable sound.
-    final class Slot: @unchecked Sendable {
-        let client: CurlHTTPClient?
-        let thread: DispatchQueue
-        init(index: Int) {
-            client = try? CurlHTTPClient(timeout: .seconds(10))
-            thread = DispatchQueue(label: "curl-\(index)")
-        }
-    }
-
-    private let free: Mutex<[Int]>
-    private let slots: [Slot]
-
-    init(size: Int) {
-        free = Mutex(Array(0..<size))
-        slots = (0..<size).map(Slot.init(index:))
-    }
-
-    func run(_ body: @escaping @Sendable (CurlHTTPClient) -> Bool) async -> Bool {
-        var taken: Int?
-        while taken == nil {
-            taken = free.withLock { $0.popLast() }
-            if taken == nil { try? await Task.sleep(for: .microseconds(50)) }
-        }
-        guard let index = taken else { return false }
-        let slot = slots[index]
-        let result: Bool = await withCheckedContinuation { continuation in
-            slot.thread.async { continuation.resume(returning: slot.client.map(body) ?? false) }
-        }
-        free.withLock { $0.append(index) }
-        return result
+        await pool.close()
     }
 }
 
