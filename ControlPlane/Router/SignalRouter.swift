@@ -94,7 +94,10 @@ public actor SignalRouter {
             Double(UInt64(digest[0]) << 24 | UInt64(digest[1]) << 16 | UInt64(digest[2]) << 8 | UInt64(digest[3]))
             / Double(UInt64(1) << 32)
         let model = try pickModel(signal, draw: draw)
-        let clientOrderID = Self.clientOrderID(at: now, unique: Array(digest[4..<12]))
+        // Derived from the key alone (DESIGN.md), never from the time: an OPS that lost its state
+        // (a failover to another host) still sends a retry the same id, and the engine answers
+        // with the existing order instead of making a second one.
+        let clientOrderID = "s-" + Digest.hex(Array(digest[4..<16]))
         let engineID = engineFor(model)
         do {
             let ticket = try store.insert(
@@ -109,11 +112,11 @@ public actor SignalRouter {
         return Decision(model: model, clientOrderID: clientOrderID, engineID: engineID, isRetry: false)
     }
 
-    /// `s-` + the time in fixed-width hex + 8 unique bytes: ids sort in the order they were made.
-    /// The engine's ledger and book keep orders in B-trees keyed by client order id; a random id
-    /// dirties a different page per order in each (two 4 KiB WAL frames an order at any load),
-    /// a time-ordered one appends to the same few pages a batch shares. A signal's id is never
-    /// derived again (the idempotency store answers retries), so it need not be a pure hash.
+    /// A signal without a key: `s-` + the time in fixed-width hex + 8 random bytes, so these ids
+    /// sort in the order they were made. The engine's ledger and paper book keep orders in B-trees
+    /// keyed by client order id: a random id dirties a different page per order in each (two
+    /// 4 KiB WAL frames an order), a time-ordered one appends to the pages a batch shares. (Keyed
+    /// ids must stay derived from the key, and so random to the B-trees.)
     static func clientOrderID(at unixNanos: Int64, unique: [UInt8]) -> String {
         let time = UInt64(max(0, unixNanos))
         let bytes = (0..<8).reversed().map { UInt8(truncatingIfNeeded: time >> ($0 * 8)) }
