@@ -32,11 +32,10 @@ public struct FleetFile: Sendable {
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
             throw OPSConfigError(file: path, line: nil, message: "cannot read: \(error.localizedDescription)")
         }
-        let file: YAMLFields
         let rawEngines: [YAMLFields]
         let weights: String?
         do {
-            file = try YAMLFields(try YAMLNode.parse(text), keys: ["engines", "strategy_weights"])
+            let file = try YAMLFields(try YAMLNode.parse(text), keys: ["engines", "strategy_weights"])
             rawEngines = try file.list("engines", keys: ["id", "venue", "address", "models"]) ?? []
             weights = try file.string("strategy_weights")
         } catch {

@@ -53,7 +53,7 @@ public actor SignalRouter {
         guard let key = idempotencyKey else {
             let model = try pickModel(signal, draw: Double.random(in: 0..<1))
             return Decision(
-                model: model, clientOrderID: Self.clientOrderID(at: clock(), unique: Digest.randomBytes(8)),
+                model: model, clientOrderID: Self.unkeyedClientOrderID(at: clock()),
                 engineID: engineFor(model),
                 isRetry: false)
         }
@@ -117,10 +117,10 @@ public actor SignalRouter {
     /// keyed by client order id: a random id dirties a different page per order in each (two
     /// 4 KiB WAL frames an order), a time-ordered one appends to the pages a batch shares. (Keyed
     /// ids must stay derived from the key, and so random to the B-trees.)
-    static func clientOrderID(at unixNanos: Int64, unique: [UInt8]) -> String {
+    static func unkeyedClientOrderID(at unixNanos: Int64) -> String {
         let time = UInt64(max(0, unixNanos))
         let bytes = (0..<8).reversed().map { UInt8(truncatingIfNeeded: time >> ($0 * 8)) }
-        return "s-" + Digest.hex(bytes) + Digest.hex(unique)
+        return "s-" + Digest.hex(bytes + Digest.randomBytes(8))
     }
 
     /// Keys are scoped to their lifetime window, so a key reused after it expired derives a new id.

@@ -27,13 +27,6 @@ public struct InstrumentID: Sendable, Hashable, Comparable, CustomStringConverti
 
     public var description: String { "\(symbol).\(venue.rawValue)" }
 
-    /// Appends `description`'s UTF-8 to `text` without making a String.
-    public func write(to text: inout [UInt8]) {
-        text.append(contentsOf: symbol.utf8)
-        text.append(UInt8(ascii: "."))
-        text.append(contentsOf: venue.rawValue.utf8)
-    }
-
     public static func < (lhs: InstrumentID, rhs: InstrumentID) -> Bool { lhs.description < rhs.description }
 
     public init(from decoder: any Decoder) throws {

@@ -63,11 +63,6 @@ public actor Engine {
     /// generation costs one batch of records and saves a 24-column read per order).
     var recentlyClosed: [String: OrderRecord] = [:]
     var closedBeforeLastFlush: [String: OrderRecord] = [:]
-
-    /// An order this engine knows without asking the ledger.
-    func cachedOrder(_ clientOrderID: String) -> OrderRecord? {
-        open[clientOrderID] ?? recentlyClosed[clientOrderID] ?? closedBeforeLastFlush[clientOrderID]
-    }
     var subscribers: [Int: Subscriber] = [:]
     var nextSubscriberID = 0
     var seq: UInt64 = 0
@@ -87,10 +82,10 @@ public actor Engine {
     var batchWaiters: [CheckedContinuation<Result<Void, StorageError>, Never>] = []
     /// Set when a ledger write or sync failed: the engine then refuses all work (fail-stop).
     var failure: EngineError?
-    /// Portfolio rows changed since the last flush (model "" is the account-level position).
     /// Orders changed since the last flush, each written once by the flush: an intent and its fill
     /// in one batch are one INSERT, not an INSERT and an UPDATE. (`isNew`: not in the table yet.)
     var dirtyOrders: [String: (order: OrderRecord, isNew: Bool)] = [:]
+    /// Portfolio rows changed since the last flush (model "" is the account-level position).
     var dirtyLots: Set<Portfolio.ModelKey> = []
     var dirtyStats: Set<String> = []
     /// Orders between their intent and the venue's answer in this process, and the retries of
@@ -147,6 +142,11 @@ public actor Engine {
     public func unsubscribe(_ id: Int) { subscribers.removeValue(forKey: id) }
 
     // MARK: queries
+
+    /// An order this engine knows without asking the ledger.
+    func cachedOrder(_ clientOrderID: String) -> OrderRecord? {
+        open[clientOrderID] ?? recentlyClosed[clientOrderID] ?? closedBeforeLastFlush[clientOrderID]
+    }
 
     public func order(_ clientOrderID: String) throws(EngineError) -> OrderRecord? {
         if let order = cachedOrder(clientOrderID) { return order }
