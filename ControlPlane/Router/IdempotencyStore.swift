@@ -63,6 +63,6 @@ final class IdempotencyStore {
         .bind(1, entry.key).bind(2, entry.bodyHash).bind(3, entry.clientOrderID).bind(4, entry.model)
         .bind(5, entry.engineID).bind(6, entry.createdUnixNanos)
         .run()
-        return groupCommit.committed()
+        return groupCommit.committed(database)
     }
 }

@@ -83,7 +83,7 @@ extension Engine {
         audit.flush()
         swap(&recentlyClosed, &closedBeforeLastFlush)
         recentlyClosed.removeAll(keepingCapacity: true)
-        let ticket = committed ? groupCommit.committed() : groupCommit.lastTicket
+        let ticket = committed ? groupCommit.committed(ledger.database) : groupCommit.lastTicket
         var batch: [EventEnvelope] = []
         if !pendingEvents.isEmpty {
             let now = WallClock.nowUnixNanos()

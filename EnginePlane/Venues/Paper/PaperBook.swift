@@ -30,6 +30,9 @@ struct PaperBook {
     private var dirtyPositions: Set<InstrumentID> = []
     /// Writes wait for `commitStaged()` instead of committing per order.
     var staged = false
+    /// Staged in a file of its own: the engine's group commit, which syncs it and asks it to
+    /// restart its WAL now and then.
+    var groupCommit: GroupCommit?
     /// The book writes in the engine's ledger transaction; the ledger's commit is the book's.
     private(set) var sharesLedger = false
     /// A write failed inside a staged transaction: the book refuses to commit it (the engine stops).
@@ -231,7 +234,10 @@ struct PaperBook {
                 .bind(1, instrument.description).bind(2, netPositions[instrument, default: .zero].units).run()
         }
         dirtyPositions.removeAll()
-        if !sharesLedger { try database.commit() }
+        if !sharesLedger {
+            try database.commit()
+            groupCommit?.restartIfDue(database)
+        }
     }
 
     /// Ends an operation: commits unless the engine's flush will.

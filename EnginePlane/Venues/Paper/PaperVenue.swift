@@ -151,7 +151,10 @@ public final class PaperVenue: VenueClient {
             engineLane.withLock { $0 = EngineLane(executor: executor) }
         } else {
             try groupCommit.register(book.withLock { $0.storage })
-            book.withLock { $0.staged = true }
+            book.withLock {
+                $0.staged = true
+                $0.groupCommit = groupCommit
+            }
         }
     }
 
