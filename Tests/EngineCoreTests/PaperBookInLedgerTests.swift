@@ -57,4 +57,56 @@ import TradingDomain
         #expect(!FileManager.default.fileExists(atPath: legacy), "the old file is set aside")
         #expect(FileManager.default.fileExists(atPath: legacy + ".imported"))
     }
+
+    /// A fill is one B-tree insert: new books cluster fills by order instead of keying them by trade
+    /// id with an index by order; books made before keep their layout (and the index) and work on.
+    @Test func fillsAreClusteredByOrderAndOldBooksKeepTheirIndex() async throws {
+        let directory = NSTemporaryDirectory() + "paper-fills-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let btc = InstrumentID(symbol: "BTCUSDT", venue: .paper)
+        func open(_ path: String) throws -> PaperVenue {
+            try PaperVenue(
+                configuration: .init(
+                    databasePath: path, seed: 1, initialPrices: [btc: Fixed(65_000)], durability: .normal))
+        }
+        func market(_ id: String) -> VenueOrderRequest {
+            VenueOrderRequest(
+                clientOrderID: id, instrument: btc, side: .buy, type: .market, timeInForce: .ioc, quantity: Fixed(1),
+                limitPrice: .zero)
+        }
+        func indexes(_ path: String) throws -> [String] {
+            let database = try SQLiteDatabase(path: path)
+            let rows = try database.statement(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'venue_fills' AND sql IS NOT NULL")
+            var names: [String] = []
+            while try rows.step() { names.append(rows.string(0)) }
+            return names
+        }
+
+        let fresh = "\(directory)/new.sqlite"
+        do {
+            let venue = try open(fresh)
+            _ = try await venue.placeExternal(market("new-1"))
+            #expect(try await venue.order(clientOrderID: "new-1", instrument: btc)?.fills.count == 1)
+        }
+        #expect(try indexes(fresh).isEmpty, "no index beside the key")
+
+        let old = "\(directory)/old.sqlite"
+        do {
+            let database = try SQLiteDatabase(path: old)
+            try database.execute(
+                """
+                CREATE TABLE venue_fills (
+                    trade_id TEXT PRIMARY KEY, client_order_id TEXT NOT NULL, venue_order_id TEXT NOT NULL,
+                    symbol TEXT NOT NULL, side TEXT NOT NULL, quantity INTEGER NOT NULL, price INTEGER NOT NULL,
+                    fee INTEGER NOT NULL, ts_ns INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                """)
+        }
+        let venue = try open(old)
+        _ = try await venue.placeExternal(market("old-1"))
+        #expect(try await venue.order(clientOrderID: "old-1", instrument: btc)?.fills.count == 1)
+        #expect(try indexes(old) == ["venue_fills_order"], "an old book is still looked up by order through its index")
+    }
 }

@@ -55,15 +55,24 @@ struct PaperBook {
                 limit_price INTEGER NOT NULL, state TEXT NOT NULL, filled INTEGER NOT NULL, reject_reason TEXT NOT NULL
             ) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS venue_fills (
-                trade_id TEXT PRIMARY KEY, client_order_id TEXT NOT NULL, venue_order_id TEXT NOT NULL,
+                trade_id TEXT NOT NULL, client_order_id TEXT NOT NULL, venue_order_id TEXT NOT NULL,
                 symbol TEXT NOT NULL, side TEXT NOT NULL, quantity INTEGER NOT NULL, price INTEGER NOT NULL,
-                fee INTEGER NOT NULL, ts_ns INTEGER NOT NULL
+                fee INTEGER NOT NULL, ts_ns INTEGER NOT NULL,
+                PRIMARY KEY (client_order_id, trade_id)
             ) WITHOUT ROWID;
-            CREATE INDEX IF NOT EXISTS venue_fills_order ON venue_fills(client_order_id);
             CREATE INDEX IF NOT EXISTS venue_orders_live ON venue_orders(state) WHERE state IN ('accepted','partiallyFilled');
             CREATE TABLE IF NOT EXISTS venue_state (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS venue_positions (symbol TEXT PRIMARY KEY, quantity INTEGER NOT NULL) WITHOUT ROWID;
             """)
+        // Fills are clustered by order (the only way they are looked up), so a fill is one B-tree
+        // insert, not a row and an index entry. Books made before keep `trade_id` as their key and
+        // need the index by order.
+        let layout = try database.statement("SELECT sql FROM sqlite_master WHERE name = 'venue_fills'")
+        var keyedByTrade = false
+        while try layout.step() { keyedByTrade = layout.string(0).contains("trade_id TEXT PRIMARY KEY") }  // to the end: no statement left open
+        if keyedByTrade {
+            try database.execute("CREATE INDEX IF NOT EXISTS venue_fills_order ON venue_fills(client_order_id)")
+        }
         if let legacy = configuration.legacyDatabasePath { try Self.importBook(from: legacy, into: database) }
         mids = configuration.initialPrices
         let state = try database.statement("SELECT key, value FROM venue_state")
