@@ -35,7 +35,7 @@ public final class GroupCommit: Sendable {
 
     /// The connection that checkpoints one registered database.
     final class Checkpointer: @unchecked Sendable {
-        // Only used on the checkpoint queue.
+        // The connection is only used on the checkpoint queue; writers read `path` and `restartDue`.
         let database: SQLiteDatabase
         /// A background pass copied a WAL of `restartPages` or more: the writer should restart it.
         let restartDue = Atomic<Bool>(false)
@@ -219,7 +219,7 @@ public final class GroupCommit: Sendable {
             // PASSIVE: copies what no reader needs, never blocks the writer, which restarts the WAL
             // once asked (TRUNCATE or RESTART would make the writer wait, sleeping in SQLite's
             // busy handler).
-            guard let (frames, _) = checkpointer.database.checkpointPassive(), frames >= restartPages else {
+            guard let frames = checkpointer.database.checkpointPassive(), frames >= restartPages else {
                 continue
             }
             if !checkpointer.restartDue.exchange(true, ordering: .acquiringAndReleasing) {

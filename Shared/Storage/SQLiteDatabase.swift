@@ -47,13 +47,13 @@ public final class SQLiteDatabase {
         sqlite3_close_v2(handle)
     }
 
-    /// A PASSIVE checkpoint (copies the WAL frames no reader needs, waits for nobody): the frames
-    /// in the WAL and how many of them are now in the database, or nil if another checkpoint runs.
-    public func checkpointPassive() -> (frames: Int32, copied: Int32)? {
+    /// A PASSIVE checkpoint (copies the WAL frames no reader needs, waits for nobody): how many
+    /// frames the WAL held, or nil if another checkpoint was running.
+    public func checkpointPassive() -> Int32? {
         var frames: Int32 = 0
         var copied: Int32 = 0
         let rc = sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied)
-        return rc == SQLITE_OK ? (frames, copied) : nil
+        return rc == SQLITE_OK ? frames : nil
     }
 
     /// Runs one or more statements that return no rows.

@@ -67,9 +67,10 @@ struct PaperBook {
         // Fills are clustered by order (the only way they are looked up), so a fill is one B-tree
         // insert, not a row and an index entry. Books made before keep `trade_id` as their key and
         // need the index by order.
-        let layout = try database.statement("SELECT sql FROM sqlite_master WHERE name = 'venue_fills'")
+        let key = try database.statement(
+            "SELECT pk FROM pragma_table_info('venue_fills') WHERE name = 'client_order_id'")
         var keyedByTrade = false
-        while try layout.step() { keyedByTrade = layout.string(0).contains("trade_id TEXT PRIMARY KEY") }  // to the end: no statement left open
+        while try key.step() { keyedByTrade = key.int64(0) == 0 }  // stepped to the end: no statement left open
         if keyedByTrade {
             try database.execute("CREATE INDEX IF NOT EXISTS venue_fills_order ON venue_fills(client_order_id)")
         }
