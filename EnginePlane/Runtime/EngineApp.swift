@@ -92,13 +92,16 @@ public enum EngineApp {
         // on it without a hop between threads (the fsync and checkpoints have threads of their own).
         let linkGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         defer { linkGroup.shutdownGracefully { _ in } }
+        // Request tasks prefer the loop's task executor and the engine runs under it too, so calls
+        // between the engine's own methods don't hop through the loop (see EventLoopSerialExecutor).
+        let engineExecutor = EventLoopSerialExecutor(EventLoopTaskExecutor(linkGroup.next()))
         let engine = try Engine(
             configuration: .init(
                 engineID: options.id, limits: config.limits, startingCash: config.startingCash,
                 ledgerPath: ledgerPath,
                 auditPath: "\(directory)/\(options.id).audit.jsonl",
                 durability: durability, killSwitch: killSwitch),
-            venue: venueClient, observer: metrics, logger: logger, executor: linkGroup.next().executor)
+            venue: venueClient, observer: metrics, logger: logger, executor: engineExecutor)
 
         // The metrics port answers from the start (/readyz says 503 while recovering); the link
         // opens only once recovery is done, and closes first on SIGTERM (services stop in reverse order).
@@ -124,7 +127,8 @@ public enum EngineApp {
                     }
                 }
             },
-            configPath: configPath, linkGroup: linkGroup, alsoServe: alsoServe)
+            configPath: configPath, linkGroup: linkGroup, linkExecutor: engineExecutor.taskExecutor,
+            alsoServe: alsoServe)
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: http), .init(service: lifecycle)],
@@ -193,6 +197,7 @@ struct EngineService: Service {
     let reload: (@Sendable () -> EngineConfigFile?)?
     let configPath: String?
     let linkGroup: any EventLoopGroup
+    let linkExecutor: EventLoopTaskExecutor
     let alsoServe: EngineApp.ExtraTransport?
 
     func run() async throws {
@@ -215,13 +220,13 @@ struct EngineService: Service {
                     "positions": "\(reconciliation.positionMismatches.count)",
                 ])
         }
-        let venueEvents = Task {
+        let venueEvents = Task(executorPreference: linkExecutor) {
             for await event in venueClient.events { await engine.handle(event) }
         }
         let service = EngineRPCService(engine: engine, version: version, status: status)
         let link = try await FleetServer.start(
             configuration: .init(host: rpcAddress.host, port: rpcAddress.port), service: service, secret: secret,
-            group: linkGroup, logger: logger)
+            group: linkGroup, taskExecutor: linkExecutor, logger: logger)
         try await engine.markReady()
         metrics.setReady(true)
         setStatus(readyText)

@@ -38,10 +38,12 @@ public final class FleetServer: Sendable {
         self.logger = logger
     }
 
-    /// Binds and starts accepting links.
+    /// Binds and starts accepting links. `taskExecutor`: request tasks of links on its event loop
+    /// prefer it (give the one the service's actor runs under, see `EventLoopSerialExecutor`);
+    /// other links get one of their own loop.
     public static func start(
         configuration: Configuration, service: any FleetService, secret: FleetSecret, group: any EventLoopGroup,
-        logger: Logger
+        taskExecutor: EventLoopTaskExecutor? = nil, logger: Logger
     ) async throws -> FleetServer {
         let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
         let channel = try await ServerBootstrap(group: group)
@@ -58,12 +60,13 @@ public final class FleetServer: Sendable {
                 let key = ObjectIdentifier(child)
                 connections.withLockedValue { $0[key] = child }
                 child.closeFuture.whenComplete { _ in _ = connections.withLockedValue { $0.removeValue(forKey: key) } }
+                let shared = taskExecutor.flatMap { $0.eventLoop === child.eventLoop ? $0 : nil }
                 return child.eventLoop.makeCompletedFuture {
                     try child.pipeline.syncOperations.addHandlers([
                         IdleStateHandler(readTimeout: configuration.idleTimeout),
                         ByteToMessageHandler(FrameDecoder(maxFrameSize: configuration.maxFrameSize)),
                         MessageToByteHandler(FrameEncoder()),
-                        ServerConnectionHandler(service: service, secret: secret, logger: logger),
+                        ServerConnectionHandler(service: service, secret: secret, executor: shared, logger: logger),
                     ])
                 }
             }

@@ -31,18 +31,20 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     /// Replies are written as they complete and flushed once per event-loop turn: under load one
     /// `write(2)` carries many of them.
     private let coalescedFlush = CoalescedFlush()
-    /// Request tasks prefer this channel's event loop: they decode, encode and reply on it, and
-    /// only the service's own work (the engine actor) runs elsewhere.
+    /// Request tasks prefer this channel's event loop: they decode, encode and reply on it. When
+    /// the server was given the task executor its service's actor runs under (the engine's, see
+    /// `EventLoopSerialExecutor`), it is that one, so the actor's own calls need no hop either.
     private var executor: EventLoopTaskExecutor?
 
-    init(service: any FleetService, secret: FleetSecret, logger: Logger) {
+    init(service: any FleetService, secret: FleetSecret, executor: EventLoopTaskExecutor? = nil, logger: Logger) {
+        self.executor = executor
         self.service = service
         self.secret = secret
         self.logger = logger
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        executor = EventLoopTaskExecutor(context.eventLoop)
+        if executor == nil { executor = EventLoopTaskExecutor(context.eventLoop) }
         let nonce = Digest.randomBytes(LinkAuthentication.nonceLength)
         state = .awaitingAuth(serverNonce: nonce)
         var hello = Fleet_V1_Hello()

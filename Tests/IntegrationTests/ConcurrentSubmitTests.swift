@@ -38,4 +38,37 @@ struct ConcurrentSubmitTests {
         }
         await client.close()
     }
+
+    /// A paper order's intent, the book's record and the fill share one commit (the book writes in
+    /// the ledger's transaction). Served over the link, the engine must not commit the intent on
+    /// its own first: that happened while the engine's executor ran without the request tasks'
+    /// task executor, and every call between the engine's own methods hopped through the loop.
+    @Test func aPaperOrderOverTheLinkCommitsOnce() async throws {
+        let fleet = LocalFleet(engineIDs: ["paper-1"])
+        try fleet.startEngine("paper-1")
+        let spec = fleet.spec("paper-1")
+        let client = try await FleetClient.connect(
+            host: "127.0.0.1", port: spec.rpcPort, secret: try FleetSecret(Array(LocalFleet.secret.utf8)),
+            configuration: .init(clientID: "commits"), group: MultiThreadedEventLoopGroup.singleton)
+        let sample = #"ledger_write_seconds_count{venue="PAPER"}"#
+        let before = fleet.metric("paper-1", sample) ?? 0
+        let orders = 40
+        for index in 0..<orders {
+            var request = Fleet_V1_SubmitOrderRequest()
+            request.clientOrderID = "one-commit-\(index)"
+            request.symbol = "BTCUSDT.PAPER"
+            request.side = index % 2 == 0 ? .buy : .sell
+            request.type = .market
+            request.quantityE8 = 100_000  // 0.001 BTC
+            request.model = "commits"
+            let reply: Fleet_V1_SubmitOrderResponse = try await client.call(
+                .submitOrder, request, timeout: .seconds(5))
+            #expect(reply.order.status == .filled)
+        }
+        let commits = try #require(fleet.metric("paper-1", sample)) - before
+        // One per order, plus a little slack for anything else that commits meanwhile; two per
+        // order (intent, then fill) is the defect.
+        #expect(commits >= Double(orders) && commits < Double(orders) * 1.25, "\(commits) commits for \(orders) orders")
+        await client.close()
+    }
 }
