@@ -49,6 +49,10 @@ public final class GroupCommit: Sendable {
     /// WAL pages after which SQLite makes the writer checkpoint everything itself: a backstop for
     /// when the background passes fall behind, far above what they let the WAL reach.
     static let writerCheckpointPages = 10_000
+    /// At most this many extra passes to catch up, and done once a pass found at most
+    /// `writerRestartPages` committed during the one before it.
+    static let catchUpPasses = 6
+    static let writerRestartPages: Int32 = 32
     private let lastCheckpoint = Atomic<UInt64>(0)
     /// How many checkpointers have `restartDue` set: one load per commit when none has.
     private let restartsDue = Atomic<Int>(0)
@@ -219,8 +223,18 @@ public final class GroupCommit: Sendable {
             // PASSIVE: copies what no reader needs, never blocks the writer, which restarts the WAL
             // once asked (TRUNCATE or RESTART would make the writer wait, sleeping in SQLite's
             // busy handler).
-            guard let frames = checkpointer.database.checkpointPassive(), frames >= restartPages else {
+            guard var frames = checkpointer.database.checkpointPassive(), frames >= restartPages else {
                 continue
+            }
+            // Catch up before asking: each pass copies only what was committed during the one
+            // before, so a few short passes leave the writer a few pages to copy and sync instead
+            // of everything committed during a long pass (2-6 ms on the writer's thread, every
+            // restart, at 10,000 orders/s).
+            for _ in 0..<Self.catchUpPasses {
+                guard let next = checkpointer.database.checkpointPassive(), next > frames else { break }
+                let committedMeanwhile = next - frames
+                frames = next
+                if committedMeanwhile <= Self.writerRestartPages { break }
             }
             if !checkpointer.restartDue.exchange(true, ordering: .acquiringAndReleasing) {
                 restartsDue.add(1, ordering: .relaxed)
