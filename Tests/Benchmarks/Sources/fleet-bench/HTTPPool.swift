@@ -16,6 +16,8 @@ final class HTTPPool: Sendable {
     private let channels: [any Channel]
     private let state = Mutex<(free: [Int], waiters: [CheckedContinuation<Int, Never>])>(([], []))
     private let host: String
+    /// The one loop every connection is on.
+    var eventLoop: any EventLoop { group.next() }
 
     /// Opens `size` connections to `url` (`http://HOST:PORT`).
     init(url: String, size: Int) async throws {
