@@ -25,6 +25,9 @@ public actor SignalRouter {
     /// How long a key is remembered; after that, the same key is a new signal.
     private let keyLifetimeNanos: Int64
     private var insertsSincePrune = 0
+    /// Group commit of keys: the keys inserted while an fsync runs share the next commit.
+    private var flushScheduled = false
+    private var batchWaiters: [CheckedContinuation<Result<Void, StorageError>, Never>] = []
 
     /// Unix nanoseconds now; tests pass their own to step over a key's lifetime without sleeping.
     private let clock: @Sendable () -> Int64
@@ -39,9 +42,16 @@ public actor SignalRouter {
         let (seconds, attoseconds) = keyLifetime.components
         self.keyLifetimeNanos = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
         try store.prune(createdBefore: clock() - keyLifetimeNanos)
+        _ = try store.commit()
     }
 
     public var currentWeights: StrategyWeights { weights }
+
+    /// Commits of keys so far (tests: keys in flight together share them).
+    var keyCommits: UInt64 { store.groupCommit.lastTicket }
+
+    /// SQLite's plan for pruning expired keys (tests: it uses the age index).
+    func prunePlan() throws(StorageError) -> String { try store.prunePlan() }
 
     public func setWeights(_ new: StrategyWeights) { weights = new }
 
@@ -69,8 +79,7 @@ public actor SignalRouter {
                 throw SignalError.keyReused("X-Idempotency-Key '\(key)' was already used with a different request body")
             }
             // The first attempt may still be waiting for its fsync: a retry acts only on a durable key.
-            let commits = store.groupCommit
-            do { try await commits.waitDurable(commits.lastTicket) } catch { throw SignalError.storage("\(error)") }
+            do { try await keyIsDurable() } catch { throw SignalError.storage("\(error)") }
             return Decision(
                 model: existing.model, clientOrderID: existing.clientOrderID,
                 engineID: existing.engineID.isEmpty ? engineFor(existing.model) : existing.engineID, isRetry: true)
@@ -100,16 +109,64 @@ public actor SignalRouter {
         let clientOrderID = "s-" + Digest.hex(Array(digest[4..<16]))
         let engineID = engineFor(model)
         do {
-            let ticket = try store.insert(
+            try store.insert(
                 .init(
                     key: key, bodyHash: bodyHash, clientOrderID: clientOrderID, model: model, engineID: engineID,
                     createdUnixNanos: clock()))
-            let commits = store.groupCommit
-            try await commits.waitDurable(ticket)
+            try await keyIsDurable()
         } catch {
             throw SignalError.storage("\(error)")
         }
         return Decision(model: model, clientOrderID: clientOrderID, engineID: engineID, isRetry: false)
+    }
+
+    /// Returns once every key inserted so far (this caller's among them) is durable.
+    private func keyIsDurable() async throws(StorageError) {
+        let result: Result<Void, StorageError>
+        if store.hasPendingWrites || flushScheduled {
+            // Joining the batch and queueing its flush in one step, inside the body: a flush that
+            // ran between the two would leave this waiter with none to come (as in the engine).
+            result = await withCheckedContinuation { continuation in
+                batchWaiters.append(continuation)
+                scheduleFlush()
+            }
+        } else {
+            let commits = store.groupCommit
+            let ticket = commits.lastTicket
+            result = await withCheckedContinuation { continuation in
+                commits.whenDurable(ticket) { continuation.resume(returning: $0) }
+            }
+        }
+        try result.get()
+    }
+
+    /// Commits the open batch at once when no fsync runs; otherwise when it returns, so that
+    /// every key inserted meanwhile shares one commit and the next fsync.
+    private func scheduleFlush() {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        let commits = store.groupCommit
+        if commits.isSyncing {
+            commits.whenDurable(commits.lastTicket) { _ in Task { await self.flush() } }
+        } else {
+            Task { self.flush() }
+        }
+    }
+
+    private func flush() {
+        flushScheduled = false
+        let waiters = batchWaiters
+        batchWaiters.removeAll(keepingCapacity: true)
+        let ticket: UInt64?
+        do { ticket = try store.commit() } catch {
+            // Rolled back: none of these keys was acted on, and none of their orders is sent.
+            for waiter in waiters { waiter.resume(returning: .failure(error)) }
+            return
+        }
+        let commits = store.groupCommit
+        commits.whenDurable(ticket ?? commits.lastTicket) { result in
+            for waiter in waiters { waiter.resume(returning: result) }
+        }
     }
 
     /// A signal without a key: `s-` + the time in fixed-width hex + 8 random bytes, so these ids
