@@ -151,7 +151,7 @@ struct Submit: AsyncParsableCommand {
         await withTaskExecutorPreference(EventLoopTaskExecutor(client.eventLoop)) {
             _ = await drive("submit-order", load, pacer: client.eventLoop) { index in
                 var request = Fleet_V1_SubmitOrderRequest()
-                request.clientOrderID = "b-\(run)-\(index)"
+                request.clientOrderID = orderID(run: run, index: index)
                 request.symbol = symbol
                 request.side = index % 2 == 0 ? .buy : .sell  // flat on average: stays inside the position limit
                 request.type = .market
@@ -199,6 +199,14 @@ struct SignalPath: AsyncParsableCommand {
         }
         await pool.close()
     }
+}
+
+/// `b-<run>-<index, zero-padded>`: ids that sort in the order they are sent, as OPS's own ids for
+/// unkeyed signals do (time-ordered). Unpadded indices ("...-12345" sorts between "...-1234" and
+/// "...-1235") scatter the ledger's inserts across its B-tree pages the way random ids would.
+func orderID(run: String, index: Int) -> String {
+    let digits = String(index < 0 ? -index : index)
+    return "b-\(run)-\(index < 0 ? "w" : "")\(String(repeating: "0", count: max(0, 12 - digits.count)))\(digits)"
 }
 
 /// Hands out request numbers to many tasks.

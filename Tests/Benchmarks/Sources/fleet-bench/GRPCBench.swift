@@ -80,7 +80,7 @@ extension FleetBench {
             try await withBenchEngineClient(target) { [options] engine in
                 _ = await drive("grpc-submit-order", load) { index in
                     var request = Fleet_V1_SubmitOrderRequest()
-                    request.clientOrderID = "b-\(run)-\(index)"
+                    request.clientOrderID = orderID(run: run, index: index)
                     request.symbol = symbol
                     request.side = index % 2 == 0 ? .buy : .sell  // flat on average: stays inside the position limit
                     request.type = .market
