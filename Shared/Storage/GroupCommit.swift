@@ -50,8 +50,8 @@ public final class GroupCommit: Sendable {
     /// when the background passes fall behind, far above what they let the WAL reach.
     static let writerCheckpointPages = 10_000
     /// At most this many extra passes to catch up, and done once a pass found at most
-    /// `writerRestartPages` committed during the one before it.
-    static let catchUpPasses = 6
+    /// `writerRestartPages` committed during the one before it (or no fewer than the pass before).
+    static let catchUpPasses = 4
     static let writerRestartPages: Int32 = 32
     private let lastCheckpoint = Atomic<UInt64>(0)
     /// How many checkpointers have `restartDue` set: one load per commit when none has.
@@ -230,11 +230,15 @@ public final class GroupCommit: Sendable {
             // before, so a few short passes leave the writer a few pages to copy and sync instead
             // of everything committed during a long pass (2-6 ms on the writer's thread, every
             // restart, at 10,000 orders/s).
+            // Stops as soon as a pass does not shrink the rest: a writer faster than the copying
+            // would otherwise grow the WAL through every pass.
+            var previous = Int32.max
             for _ in 0..<Self.catchUpPasses {
                 guard let next = checkpointer.database.checkpointPassive(), next > frames else { break }
                 let committedMeanwhile = next - frames
                 frames = next
-                if committedMeanwhile <= Self.writerRestartPages { break }
+                if committedMeanwhile <= Self.writerRestartPages || committedMeanwhile >= previous { break }
+                previous = committedMeanwhile
             }
             if !checkpointer.restartDue.exchange(true, ordering: .acquiringAndReleasing) {
                 restartsDue.add(1, ordering: .relaxed)
