@@ -50,9 +50,6 @@ public actor SignalRouter {
     /// Commits of keys so far (tests: keys in flight together share them).
     var keyCommits: UInt64 { store.groupCommit.lastTicket }
 
-    /// SQLite's plan for pruning expired keys (tests: it uses the age index).
-    func prunePlan() throws(StorageError) -> String { try store.prunePlan() }
-
     public func setWeights(_ new: StrategyWeights) { weights = new }
 
     /// `engineFor` maps a model to the engine of the signal's venue that trades it.

@@ -20,7 +20,7 @@ public final class EventLoopSerialExecutor: SerialExecutor {
 
     public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
-        taskExecutor.eventLoop.execute {
+        eventLoop.execute {
             job.runSynchronously(
                 isolatedTo: self.asUnownedSerialExecutor(), taskExecutor: self.taskExecutor.asUnownedTaskExecutor())
         }
@@ -31,6 +31,6 @@ public final class EventLoopSerialExecutor: SerialExecutor {
     }
 
     public func checkIsolated() {
-        taskExecutor.eventLoop.preconditionInEventLoop()
+        eventLoop.preconditionInEventLoop()
     }
 }

@@ -45,8 +45,7 @@ struct IdempotencyBatchTests {
     }
 
     @Test func pruningFindsExpiredKeysThroughTheAgeIndex() async throws {
-        let router = try SignalRouter(weights: StrategyWeights([:]), statePath: path())
-        let plan = try await router.prunePlan()
+        let plan = try IdempotencyStore(path: path()).prunePlan()
         #expect(plan.contains("idempotency_created"), "prune plan: \(plan)")
     }
 }

@@ -9,24 +9,34 @@ import Testing
 /// must never leave a caller behind a flush that already ran).
 @Suite(.serialized)
 struct ConcurrentSubmitTests {
+    /// A link to `id` of `fleet` (started).
+    func connect(_ fleet: LocalFleet, _ id: String, as clientID: String) async throws -> FleetClient {
+        try await FleetClient.connect(
+            host: "127.0.0.1", port: fleet.spec(id).rpcPort, secret: try FleetSecret(Array(LocalFleet.secret.utf8)),
+            configuration: .init(clientID: clientID), group: MultiThreadedEventLoopGroup.singleton)
+    }
+
+    /// A 0.001 BTC market order, buying on even `index`, selling on odd (flat on average).
+    func marketOrder(_ clientOrderID: String, index: Int, model: String) -> Fleet_V1_SubmitOrderRequest {
+        var request = Fleet_V1_SubmitOrderRequest()
+        request.clientOrderID = clientOrderID
+        request.symbol = "BTCUSDT.PAPER"
+        request.side = index % 2 == 0 ? .buy : .sell
+        request.type = .market
+        request.quantityE8 = 100_000  // 0.001 BTC
+        request.model = model
+        return request
+    }
+
     @Test func everyConcurrentSubmitIsAnswered() async throws {
         let fleet = LocalFleet(engineIDs: ["paper-1"])
         try fleet.startEngine("paper-1")
-        let spec = fleet.spec("paper-1")
-        let client = try await FleetClient.connect(
-            host: "127.0.0.1", port: spec.rpcPort, secret: try FleetSecret(Array(LocalFleet.secret.utf8)),
-            configuration: .init(clientID: "concurrent"), group: MultiThreadedEventLoopGroup.singleton)
+        let client = try await connect(fleet, "paper-1", as: "concurrent")
         for round in 0..<4 {
             let answered = await withTaskGroup(of: Bool.self) { group in
                 for index in 0..<256 {
                     group.addTask {
-                        var request = Fleet_V1_SubmitOrderRequest()
-                        request.clientOrderID = "c-\(round)-\(index)"
-                        request.symbol = "BTCUSDT.PAPER"
-                        request.side = index % 2 == 0 ? .buy : .sell
-                        request.type = .market
-                        request.quantityE8 = 100_000  // 0.001 BTC
-                        request.model = "concurrent"
+                        let request = marketOrder("c-\(round)-\(index)", index: index, model: "concurrent")
                         let reply: Fleet_V1_SubmitOrderResponse? = try? await client.call(
                             .submitOrder, request, timeout: .seconds(5))
                         return reply != nil
@@ -46,21 +56,12 @@ struct ConcurrentSubmitTests {
     @Test func aPaperOrderOverTheLinkCommitsOnce() async throws {
         let fleet = LocalFleet(engineIDs: ["paper-1"])
         try fleet.startEngine("paper-1")
-        let spec = fleet.spec("paper-1")
-        let client = try await FleetClient.connect(
-            host: "127.0.0.1", port: spec.rpcPort, secret: try FleetSecret(Array(LocalFleet.secret.utf8)),
-            configuration: .init(clientID: "commits"), group: MultiThreadedEventLoopGroup.singleton)
+        let client = try await connect(fleet, "paper-1", as: "commits")
         let sample = #"ledger_write_seconds_count{venue="PAPER"}"#
         let before = fleet.metric("paper-1", sample) ?? 0
         let orders = 40
         for index in 0..<orders {
-            var request = Fleet_V1_SubmitOrderRequest()
-            request.clientOrderID = "one-commit-\(index)"
-            request.symbol = "BTCUSDT.PAPER"
-            request.side = index % 2 == 0 ? .buy : .sell
-            request.type = .market
-            request.quantityE8 = 100_000  // 0.001 BTC
-            request.model = "commits"
+            let request = marketOrder("one-commit-\(index)", index: index, model: "commits")
             let reply: Fleet_V1_SubmitOrderResponse = try await client.call(
                 .submitOrder, request, timeout: .seconds(5))
             #expect(reply.order.status == .filled)
