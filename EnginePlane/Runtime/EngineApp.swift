@@ -268,6 +268,7 @@ struct EngineService: Service {
         await link.shutdown()
         await venueClient.stop()
         venueEvents.cancel()
+        await engine.drain()
     }
 
     /// A bad file is refused with a message and the limits in force stay.

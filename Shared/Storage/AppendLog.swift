@@ -5,7 +5,7 @@
 /// An append-only file of lines (the JSONL audit). Each `append` is one `write(2)` on an
 /// `O_APPEND` descriptor: once it returns, the line is in the kernel and survives `kill -9`;
 /// `sync()` adds an fsync for power loss, and callers do it at their commit points.
-public final class AppendLog {
+public final class AppendLog: Sendable {
     public let path: String
     private let descriptor: Int32
 

@@ -31,6 +31,15 @@ public final class GroupCommit: Sendable {
         var failure: StorageError?
         var files: [(path: String, descriptor: Int32)] = []
         var checkpointers: [Checkpointer] = []
+        /// Lines to append before the next sync, in the order they were committed.
+        var appends: [Append] = []
+    }
+
+    /// Lines for an `AppendLog` that a commit carries (the engine's audit of its batch).
+    struct Append {
+        let log: AppendLog
+        let bytes: [UInt8]
+        let onFailure: @Sendable (StorageError) -> Void
     }
 
     /// The connection that checkpoints one registered database.
@@ -128,9 +137,33 @@ public final class GroupCommit: Sendable {
         }
     }
 
+    /// As `committed(_:)`, and `bytes` (whole lines) are appended to `log` on the sync thread
+    /// before the sync that covers the ticket: written before anyone waiting on the ticket goes
+    /// on, in commit order, and off the committing thread (a `write(2)` per batch there cost the
+    /// engine's event loop ~5% at 20,000 orders/s). A failed append is reported to `onFailure`
+    /// and holds nothing up: the log is a record, the database the source of truth.
+    public func committed(
+        _ database: SQLiteDatabase, appending bytes: [UInt8], to log: AppendLog,
+        onFailure: @escaping @Sendable (StorageError) -> Void
+    ) -> UInt64 {
+        if restartsDue.load(ordering: .relaxed) > 0 { restartIfDue(database) }
+        return committed(append: bytes.isEmpty ? nil : Append(log: log, bytes: bytes, onFailure: onFailure))
+    }
+
+    /// Appends `bytes` to `log` on the sync thread, after the lines queued before it; the ticket
+    /// returned is durable once they are written.
+    public func append(
+        _ bytes: [UInt8], to log: AppendLog, onFailure: @escaping @Sendable (StorageError) -> Void
+    ) -> UInt64 {
+        committed(append: Append(log: log, bytes: bytes, onFailure: onFailure))
+    }
+
     /// Takes a ticket for everything committed so far (call right after `COMMIT`).
-    public func committed() -> UInt64 {
+    public func committed() -> UInt64 { committed(append: nil) }
+
+    private func committed(append: Append?) -> UInt64 {
         let (ticket, schedule) = state.withLock { state in
+            if let append { state.appends.append(append) }
             state.issued += 1
             let schedule = !state.syncScheduled
             state.syncScheduled = true
@@ -171,7 +204,14 @@ public final class GroupCommit: Sendable {
     /// previous fsync ran, which is what makes the batches grow with the load.
     private func syncLoop() {
         while true {
-            let (target, files) = state.withLock { state in (state.issued, state.files.map(\.descriptor)) }
+            let (target, files, appends) = state.withLock { state in
+                var appends: [Append] = []
+                swap(&appends, &state.appends)
+                return (state.issued, state.files.map(\.descriptor), appends)
+            }
+            for append in appends {
+                do { try append.log.append(bytes: append.bytes) } catch { append.onFailure(error) }
+            }
             var failure: StorageError?
             if syncEnabled {
                 for (index, descriptor) in files.enumerated() where fdatasync(descriptor) != 0 {

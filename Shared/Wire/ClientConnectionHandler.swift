@@ -19,7 +19,7 @@ struct OutboundCall {
 final class ClientConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = Fleet_V1_Frame
     typealias OutboundIn = OutboundCall
-    typealias OutboundOut = Fleet_V1_Frame
+    typealias OutboundOut = OutboundFrame
 
     private enum State {
         case awaitingHello
@@ -69,7 +69,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             auth.auth.mac = Data(
                 LinkAuthentication.clientMAC(
                     secret: secret, serverNonce: serverNonce, clientNonce: clientNonce, clientID: clientID))
-            context.writeAndFlush(wrapOutboundOut(auth), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.frame(auth)), promise: nil)
         case (.awaitingAuthResult(let serverNonce, let clientNonce, let serverID), .authResult(let result)):
             guard result.code == .ok else {
                 fail(
@@ -95,7 +95,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         case (_, .ping(let ping)):
             var pong = Fleet_V1_Frame()
             pong.pong.payload = ping.payload
-            context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.frame(pong)), promise: nil)
         case (_, .pong):
             context.fireChannelRead(data)  // the keepalive handler watches for it
         case (_, .goaway(let goaway)):
@@ -140,7 +140,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         frame.request.method = call.method
         frame.request.deadlineUnixNs = call.deadlineUnixNanos
         frame.request.payload = call.payload
-        context.write(wrapOutboundOut(frame), promise: promise)
+        context.write(wrapOutboundOut(.frame(frame)), promise: promise)
         if call.deadlineUnixNanos != 0 {
             // The caller stops waiting at the deadline; a late response is dropped.
             let wait = max(0, call.deadlineUnixNanos - WallClock.nowUnixNanos())
@@ -171,7 +171,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             // Keepalive: the engine answers with a pong, so a healthy link always has reads.
             var frame = Fleet_V1_Frame()
             frame.ping.payload = Data()
-            context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.frame(frame)), promise: nil)
         case .read:
             fail(context: context, RPCStatus.unavailable("keepalive timeout: the engine stopped answering"))
         case .all:

@@ -60,21 +60,29 @@ public struct EventSink: Sendable {
     /// bounded, and the subscriber re-syncs from a snapshot when it reconnects, as after any drop.
     public func send(_ events: [Fleet_V1_Event]) {
         guard !events.isEmpty else { return }
-        let streamID = self.streamID
-        let frames = events.map { event in
-            var frame = Fleet_V1_Frame()
-            frame.streamID = streamID
-            frame.event = event
-            return frame
+        // Encoded here, on the caller's thread (the engine's: the one its batch became durable
+        // on), so the event loop only writes the bytes.
+        var bytes = channel.allocator.buffer(capacity: events.count * 256)
+        var frame = Fleet_V1_Frame()
+        frame.streamID = streamID
+        do {
+            for event in events {
+                frame.event = event
+                try FrameEncoder.append(frame, to: &bytes)
+            }
+        } catch {
+            // Cannot happen for proto3 messages; a subscriber that misses events must re-sync.
+            channel.close(promise: nil)
+            return
         }
         let channel = self.channel
+        let encoded = bytes
         channel.eventLoop.execute {
             guard channel.isWritable else {
                 channel.close(promise: nil)
                 return
             }
-            for frame in frames { channel.write(frame, promise: nil) }
-            channel.flush()
+            channel.writeAndFlush(OutboundFrame.encoded(encoded), promise: nil)
         }
     }
 

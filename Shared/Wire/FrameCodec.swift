@@ -60,14 +60,30 @@ public struct FrameDecoder: ByteToMessageDecoder {
     }
 }
 
+/// What a link writes: a `Frame` to encode here, or frames already encoded elsewhere.
+public enum OutboundFrame: Sendable {
+    case frame(Fleet_V1_Frame)
+    /// Whole frames (length prefixes included), as `FrameEncoder.append` writes them: encoded off
+    /// the event loop (the engine's event batches are, on the thread that made them durable).
+    case encoded(ByteBuffer)
+}
+
 /// Writes a `Frame` as its 4-byte big-endian length followed by its protobuf bytes.
 public struct FrameEncoder: MessageToByteEncoder {
-    public typealias OutboundIn = Fleet_V1_Frame
+    public typealias OutboundIn = OutboundFrame
 
     public init() {}
 
-    public func encode(data: Fleet_V1_Frame, out: inout ByteBuffer) throws {
-        let bytes: [UInt8] = try data.serializedBytes()
+    public func encode(data: OutboundFrame, out: inout ByteBuffer) throws {
+        switch data {
+        case .frame(let frame): try Self.append(frame, to: &out)
+        case .encoded(var bytes): out.writeBuffer(&bytes)
+        }
+    }
+
+    /// Appends `frame` as it goes on the wire: its length, then its bytes.
+    public static func append(_ frame: Fleet_V1_Frame, to out: inout ByteBuffer) throws {
+        let bytes: [UInt8] = try frame.serializedBytes()
         out.writeInteger(UInt32(bytes.count), endianness: .big)
         out.writeBytes(bytes)
     }

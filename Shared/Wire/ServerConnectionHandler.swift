@@ -13,7 +13,7 @@ import TradingDomain
 /// are dropped (their operations complete, and a retry with the same client order id returns them).
 final class ServerConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = Fleet_V1_Frame
-    typealias OutboundOut = Fleet_V1_Frame
+    typealias OutboundOut = OutboundFrame
 
     private enum State {
         case awaitingAuth(serverNonce: [UInt8])
@@ -54,7 +54,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         hello.protocolVersion = LinkAuthentication.protocolVersion
         var frame = Fleet_V1_Frame()
         frame.hello = hello
-        context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.frame(frame)), promise: nil)
         context.fireChannelActive()
     }
 
@@ -71,7 +71,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         case (_, .ping(let ping)):
             var pong = Fleet_V1_Frame()
             pong.pong.payload = ping.payload
-            context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.frame(pong)), promise: nil)
         case (_, .pong):
             return
         case (.awaitingAuth(let serverNonce), .auth(let auth)):
@@ -149,7 +149,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 secret: secret, clientNonce: clientNonce, serverNonce: serverNonce, serverID: service.serverID))
         state = .ready(clientID: auth.clientID)
         logger.info("link authenticated", metadata: ["client": "\(auth.clientID)"])
-        context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.frame(frame)), promise: nil)
     }
 
     private func refuse(context: ChannelHandlerContext, streamID: UInt64, status: RPCStatus) {
@@ -224,7 +224,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             frame.response.code = status.code
             frame.response.message = status.message
         }
-        context.write(wrapOutboundOut(frame), promise: nil)
+        context.write(wrapOutboundOut(.frame(frame)), promise: nil)
         coalescedFlush.schedule(context)
     }
 
@@ -239,7 +239,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 frame.goaway.lastStreamID = highestStreamID
                 frame.goaway.code = .unavailable
                 frame.goaway.reason = "engine shutting down"
-                context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+                context.writeAndFlush(wrapOutboundOut(.frame(frame)), promise: nil)
             }
             closeIfDrained(context: context)
         case .awaitingAuth:
@@ -273,13 +273,13 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         if close {
             writeThenClose(context: context, frame: frame)
         } else {
-            context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.frame(frame)), promise: nil)
         }
     }
 
     /// Writes a last frame, then closes once it is on the wire.
     private func writeThenClose(context: ChannelHandlerContext, frame: Fleet_V1_Frame) {
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in loopBound.value.close(promise: nil) }
+        context.writeAndFlush(wrapOutboundOut(.frame(frame))).whenComplete { _ in loopBound.value.close(promise: nil) }
     }
 }

@@ -73,5 +73,9 @@ final class EngineHarness: @unchecked Sendable {
 
     var killSwitchPath: String { "\(directory)/KILL_SWITCH" }
 
-    var audit: String { (try? String(contentsOfFile: "\(directory)/audit.jsonl", encoding: .utf8)) ?? "" }
+    /// The audit file once every line queued so far is written (they go out on the group-commit thread).
+    func audit() async -> String {
+        await engine.drain()
+        return (try? String(contentsOfFile: "\(directory)/audit.jsonl", encoding: .utf8)) ?? ""
+    }
 }

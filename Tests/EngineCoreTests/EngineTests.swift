@@ -18,10 +18,10 @@ struct EngineTests {
         #expect(snapshot.positions.first?.lot.quantity == Fixed(units: 10_000_000))
         let cost = try #require(quote.ask.multiplied(by: Fixed(units: 10_000_000)))
         #expect(snapshot.account.cash == Fixed(1_000_000) - cost)
-        #expect(harness.audit.contains(#""event":"order_intent""#))
-        #expect(harness.audit.contains(#""event":"fill""#))
+        #expect(await harness.audit().contains(#""event":"order_intent""#))
+        #expect(await harness.audit().contains(#""event":"fill""#))
         // Every audit line is a JSON object with a timestamp; decimals and ids are exact text.
-        let lines = harness.audit.split(separator: "\n").map { Data($0.utf8) }
+        let lines = await harness.audit().split(separator: "\n").map { Data($0.utf8) }
         let objects = try lines.map { try #require(JSONSerialization.jsonObject(with: $0) as? [String: Any]) }
         #expect(objects.allSatisfy { ($0["ts_ns"] as? Int64 ?? 0) > 1_700_000_000_000_000_000 })
         let fill = try #require(objects.first { $0["event"] as? String == "fill" })

@@ -23,8 +23,8 @@ struct ReconciliationTests {
         #expect(report.externalOrders == ["web-1"])
         #expect(report.positionMismatches[harness.btc]?.venue == Fixed(units: 1_000_000))
         #expect(await harness.engine.tradingMode == .closeOnly, "the policy stopped new entries")
-        #expect(harness.audit.contains(#""event":"external_order""#))
-        #expect(harness.audit.contains(#""event":"position_mismatch""#))
+        #expect(await harness.audit().contains(#""event":"external_order""#))
+        #expect(await harness.audit().contains(#""event":"position_mismatch""#))
         // Reported once, not on every pass; the engine keeps working.
         let again = try await harness.engine.reconcile(policy: .log)
         #expect(again.externalOrders == ["web-1"])

@@ -79,7 +79,7 @@ struct FrameCodecTests {
     @Test func encoderWritesLengthPrefix() throws {
         let channel = EmbeddedChannel(handler: MessageToByteHandler(FrameEncoder()))
         let frame = Self.frame(7)
-        try channel.writeOutbound(frame)
+        try channel.writeOutbound(OutboundFrame.frame(frame))
         let outbound = try channel.readOutbound(as: ByteBuffer.self)
         var out = try #require(outbound)
         let prefix = out.readInteger(endianness: .big, as: UInt32.self)
@@ -87,5 +87,24 @@ struct FrameCodecTests {
         #expect(Int(length) == out.readableBytes)
         #expect(try Fleet_V1_Frame(serializedBytes: Array(out.readableBytesView)) == frame)
         _ = try channel.finish()
+    }
+
+    /// Event batches are encoded off the event loop and written as they are: the bytes on the wire
+    /// are the same frames, and they decode one by one.
+    @Test func preEncodedFramesGoOutAsTheyAre() throws {
+        let frames = (1...3).map { Self.frame(UInt64($0)) }
+        var encoded = ByteBufferAllocator().buffer(capacity: 64)
+        for frame in frames { try FrameEncoder.append(frame, to: &encoded) }
+        let channel = EmbeddedChannel(handler: MessageToByteHandler(FrameEncoder()))
+        try channel.writeOutbound(OutboundFrame.encoded(encoded))
+        let outbound = try #require(try channel.readOutbound(as: ByteBuffer.self))
+        #expect(Array(outbound.readableBytesView) == frames.flatMap { (try? $0.wireBytes()) ?? [] })
+        let decoder = EmbeddedChannel(handler: ByteToMessageHandler(FrameDecoder()))
+        try decoder.writeInbound(outbound)
+        var decoded: [Fleet_V1_Frame] = []
+        while let frame = try decoder.readInbound(as: Fleet_V1_Frame.self) { decoded.append(frame) }
+        #expect(decoded == frames)
+        _ = try channel.finish()
+        _ = try decoder.finish()
     }
 }

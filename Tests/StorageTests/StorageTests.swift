@@ -128,6 +128,39 @@ struct StorageTests {
         #expect(largest < 12 * 1024 * 1024, "WAL reached \(largest) bytes")
     }
 
+    /// A commit's log lines (the engine's audit) are written on the sync thread: in the order they
+    /// were queued, with and without a commit, and before anyone waiting on their ticket goes on.
+    @Test func linesQueuedWithCommitsAreWrittenInOrderBeforeTheirTicketIsDurable() async throws {
+        let path = try scratch()
+        let database = try SQLiteDatabase(path: path)
+        try database.execute("CREATE TABLE t (v INTEGER)")
+        let commits = GroupCommit(syncEnabled: true)
+        try commits.register(database)
+        let log = try AppendLog(path: path + ".jsonl")
+        let seen = Mutex<[Int]>([])
+        for value in 0..<40 {
+            try database.begin()
+            try database.statement("INSERT INTO t VALUES (?)").bind(1, Int64(value)).run()
+            try database.commit()
+            let line = Array("\(value)\n".utf8)
+            let ticket =
+                value % 5 == 4
+                ? commits.append(line, to: log) { _ in }
+                : commits.committed(database, appending: line, to: log) { _ in }
+            commits.whenDurable(ticket) { _ in
+                // Every line up to this one is in the file when its ticket's callback runs.
+                let text = (try? String(contentsOfFile: path + ".jsonl", encoding: .utf8)) ?? ""
+                seen.withLock { $0.append(text.split(separator: "\n").count) }
+            }
+        }
+        try await commits.waitDurable(commits.lastTicket)
+        let text = try String(contentsOfFile: path + ".jsonl", encoding: .utf8)
+        #expect(text == (0..<40).map { "\($0)\n" }.joined())
+        let counts = seen.withLock { $0 }
+        #expect(counts.count == 40)
+        #expect(zip(counts, 1...40).allSatisfy { $0 >= $1 }, "a ticket's line was missing at its callback: \(counts)")
+    }
+
     @Test func aDurableTicketCompletesAtOnce() async throws {
         let database = try SQLiteDatabase(path: try scratch())
         let commits = GroupCommit(syncEnabled: false)

@@ -4,8 +4,9 @@ import TradingDomain
 /// The append-only JSONL audit: one line per decision (intent, risk verdict, venue answer, fill,
 /// mode change, recovery step), each with a timestamp and the ids a human needs to follow an order.
 ///
-/// Lines are buffered and written with the ledger batch they describe (one `write(2)` per flush),
-/// so after a crash the audit holds the decisions of the committed batches and nothing after them.
+/// Lines are buffered and written with the ledger batch they describe (one `write(2)` per batch,
+/// on the group-commit thread, before the batch's sync), so a decision is in the audit before
+/// anything waiting on it goes on, and after a crash the audit holds nothing the ledger lacks.
 final class AuditTrail {
     private let log: AppendLog?
     private var buffer: [UInt8] = []
@@ -57,17 +58,41 @@ final class AuditTrail {
         buffer.append(contentsOf: "\"}\n".utf8)
     }
 
-    /// Writes the buffered lines.
-    func flush() {
+    /// Hands the buffered lines to the group commit of the ledger batch they describe (`database`
+    /// just committed it): they are written before that batch's sync, and the ticket returned.
+    func committed(_ database: SQLiteDatabase, on groupCommit: GroupCommit) -> UInt64 {
+        guard let log, !buffer.isEmpty else { return groupCommit.committed(database) }
+        return groupCommit.committed(database, appending: takeLines(), to: log, onFailure: Self.reportFailure)
+    }
+
+    /// Queues the buffered lines (ones no ledger commit carries) behind those already queued, so
+    /// the file keeps the order the decisions were made in.
+    func flush(on groupCommit: GroupCommit) {
         guard let log, !buffer.isEmpty else { return }
-        // The ledger is the source of truth; an audit write failure is reported but never blocks trading.
-        do { try log.append(bytes: buffer) } catch { FileHandleStderr.write("audit write failed: \(error)\n") }
+        _ = groupCommit.append(takeLines(), to: log, onFailure: Self.reportFailure)
+    }
+
+    private func takeLines() -> [UInt8] {
+        let lines = buffer
         buffer.removeAll(keepingCapacity: true)
+        return lines
+    }
+
+    // The ledger is the source of truth; an audit write failure is reported but never blocks trading.
+    private static let reportFailure: @Sendable (StorageError) -> Void = { error in
+        FileHandleStderr.write("audit write failed: \(error)\n")
     }
 
     /// JSON string escaping straight into the buffer; plain ASCII (ids, numbers) is copied as is.
     static func appendEscaped(_ text: String, to buffer: inout [UInt8]) {
-        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C }) {
+        // Native strings are contiguous UTF-8: one scan and one copy, no per-byte iterator.
+        let plain = text.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+            guard bytes.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C }) else { return false }
+            buffer.append(contentsOf: bytes)
+            return true
+        }
+        if plain == true { return }
+        if plain == nil, text.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C }) {
             buffer.append(contentsOf: text.utf8)
         } else {
             buffer.append(contentsOf: escape(text).utf8)

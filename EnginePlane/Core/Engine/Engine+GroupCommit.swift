@@ -80,10 +80,15 @@ extension Engine {
             }
             return
         }
-        audit.flush()
+        let ticket: UInt64
+        if committed {
+            ticket = audit.committed(ledger.database, on: groupCommit)
+        } else {
+            audit.flush(on: groupCommit)
+            ticket = groupCommit.lastTicket
+        }
         swap(&recentlyClosed, &closedBeforeLastFlush)
         recentlyClosed.removeAll(keepingCapacity: true)
-        let ticket = committed ? groupCommit.committed(ledger.database) : groupCommit.lastTicket
         var batch: [EventEnvelope] = []
         if !pendingEvents.isEmpty {
             let now = WallClock.nowUnixNanos()

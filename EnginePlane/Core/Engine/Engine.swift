@@ -207,7 +207,7 @@ public actor Engine {
     /// The watchdog pulse: runs on the engine's executor, publishes account and marks, and
     /// returns, proving the engine is not stuck.
     public func heartbeat() async {
-        if !flushScheduled { audit.flush() }  // lines no ledger write followed (flatten, reload notes)
+        if !flushScheduled { audit.flush(on: groupCommit) }  // lines no ledger write followed (flatten, reload notes)
         refreshKillSwitch()
         evaluateLossLimits()
         // A mode change the limits just made is durable before the heartbeat returns (and before
@@ -227,6 +227,14 @@ public actor Engine {
         groupCommit.whenDurable(groupCommit.lastTicket) { result in
             if case .success = result { for subscriber in subscribers { subscriber(batch) } }
         }
+    }
+
+    /// Before the process exits: every batch and audit line queued so far is written and synced
+    /// (the audit's lines go out on the group-commit thread, behind their batch).
+    public func drain() async {
+        audit.flush(on: groupCommit)
+        if hasUnflushedWrites || flushScheduled { try? await durable() }
+        try? await groupCommit.waitDurable(groupCommit.lastTicket)
     }
 
     // MARK: trading mode
