@@ -77,12 +77,18 @@ struct StorageTests {
         return path
     }
 
-    @Test func ticketsBecomeDurableInOrderAndCommitsSurviveReopen() async throws {
+    /// A new database with a table `t (v INTEGER)`, registered with a syncing group commit.
+    func syncedTable() throws -> (path: String, database: SQLiteDatabase, commits: GroupCommit) {
         let path = try scratch()
         let database = try SQLiteDatabase(path: path)
         try database.execute("CREATE TABLE t (v INTEGER)")
         let commits = GroupCommit(syncEnabled: true)
         try commits.register(database)
+        return (path, database, commits)
+    }
+
+    @Test func ticketsBecomeDurableInOrderAndCommitsSurviveReopen() async throws {
+        let (path, database, commits) = try syncedTable()
         let order = Mutex<[UInt64]>([])
         var tickets: [UInt64] = []
         for value in 0..<50 {
@@ -131,11 +137,7 @@ struct StorageTests {
     /// A commit's log lines (the engine's audit) are written on the sync thread: in the order they
     /// were queued, with and without a commit, and before anyone waiting on their ticket goes on.
     @Test func linesQueuedWithCommitsAreWrittenInOrderBeforeTheirTicketIsDurable() async throws {
-        let path = try scratch()
-        let database = try SQLiteDatabase(path: path)
-        try database.execute("CREATE TABLE t (v INTEGER)")
-        let commits = GroupCommit(syncEnabled: true)
-        try commits.register(database)
+        let (path, database, commits) = try syncedTable()
         let log = try AppendLog(path: path + ".jsonl")
         let seen = Mutex<[Int]>([])
         for value in 0..<40 {

@@ -86,17 +86,13 @@ final class AuditTrail {
     /// JSON string escaping straight into the buffer; plain ASCII (ids, numbers) is copied as is.
     static func appendEscaped(_ text: String, to buffer: inout [UInt8]) {
         // Native strings are contiguous UTF-8: one scan and one copy, no per-byte iterator.
-        let plain = text.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+        let copied = text.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
             guard bytes.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C }) else { return false }
             buffer.append(contentsOf: bytes)
             return true
         }
-        if plain == true { return }
-        if plain == nil, text.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C }) {
-            buffer.append(contentsOf: text.utf8)
-        } else {
-            buffer.append(contentsOf: escape(text).utf8)
-        }
+        // Text that needs escaping, or is not contiguous: `escape` keeps plain characters as they are.
+        if copied != true { buffer.append(contentsOf: escape(text).utf8) }
     }
 
     func order(_ kind: String, _ order: OrderRecord, extra: [(String, String)] = []) {
