@@ -8,7 +8,7 @@ import Testing
 struct AuditEscapingTests {
     func escaped(_ text: String) -> String {
         var buffer: [UInt8] = []
-        AuditTrail.appendEscaped(text, to: &buffer)
+        AuditLines.appendEscaped(text, to: &buffer)
         return String(decoding: buffer, as: UTF8.self)
     }
 
