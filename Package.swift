@@ -74,7 +74,11 @@ let package = Package(
             dependencies: nio + ["FleetProto", "FleetCrypto", "TradingDomain", log, .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
             path: "Shared/Wire", swiftSettings: strict),
         .target(name: "YAMLReader", dependencies: ["CYAML"], path: "Shared/YAML", swiftSettings: strict),
-        .target(name: "Storage", dependencies: ["CSQLite"], path: "Shared/Storage", swiftSettings: strict),
+        // A SQLite VFS that writes each commit's WAL frames with one write(2) (C: SQLite's VFS is C structs).
+        .target(name: "WALWriteCoalescing", dependencies: ["CSQLite"], path: "Shared/WALWriteCoalescing"),
+        .target(
+            name: "Storage", dependencies: ["CSQLite", "WALWriteCoalescing"], path: "Shared/Storage",
+            swiftSettings: strict),
         .target(
             name: "Telemetry",
             dependencies: [log, .product(name: "Prometheus", package: "swift-prometheus")],
@@ -147,7 +151,7 @@ let package = Package(
         .testTarget(
             name: "ConfigFileTests", dependencies: ["YAMLReader", "EngineRuntime", "EngineCore", "OPSConfig", "TradingDomain"],
             swiftSettings: strict),
-        .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: strict),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "WALWriteCoalescing"], swiftSettings: strict),
         .testTarget(
             name: "EngineCoreTests", dependencies: ["EngineCore", "PaperVenue", "TradingDomain", "Storage"],
             swiftSettings: strict),

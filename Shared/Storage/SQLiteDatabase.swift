@@ -1,4 +1,5 @@
 import CSQLite
+import WALWriteCoalescing
 
 /// A SQLite connection in WAL mode, owned by one task or actor at a time (not thread-safe by
 /// design: the ledger serialises its writes, which is what makes group commit simple).
@@ -17,16 +18,17 @@ public final class SQLiteDatabase {
     private var statements: [String: SQLiteStatement] = [:]
 
     /// Process-wide settings, applied once before the first connection opens.
-    private static let configured: Bool = {
+    /// The VFS every connection opens with: WAL commits in one write each (see WALWriteCoalescing.h),
+    /// or SQLite's default if it could not be registered.
+    private static let vfs: String? = {
         _ = fleet_sqlite3_disable_memstatus()
-        return true
+        return fleet_wal_coalescing_register() == SQLITE_OK ? FLEET_WAL_COALESCING_VFS : nil
     }()
 
     public init(path: String, durability: Durability = .full) throws(StorageError) {
-        _ = Self.configured
         var db: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
-        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        let rc = sqlite3_open_v2(path, &db, flags, Self.vfs)
         guard rc == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
             if let db { sqlite3_close_v2(db) }
