@@ -13,9 +13,11 @@ final class HTTPPool: Sendable {
     struct Failure: Error { let message: String }
 
     private let group: MultiThreadedEventLoopGroup
-    private let channels: [any Channel]
+    /// A slot's connection is replaced only by the caller holding the slot (see `post`).
+    private let channels: Mutex<[any Channel]>
     private let state = Mutex<(free: [Int], waiters: [CheckedContinuation<Int, Never>])>(([], []))
     private let host: String
+    private let port: Int
     /// The one loop every connection is on.
     var eventLoop: any EventLoop { group.next() }
 
@@ -26,8 +28,17 @@ final class HTTPPool: Sendable {
         guard let colon = authority.lastIndex(of: ":"), let port = Int(authority[authority.index(after: colon)...])
         else { throw Failure(message: "the URL needs HOST:PORT: \(url)") }
         host = String(authority[..<colon])
+        self.port = port
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let bootstrap = ClientBootstrap(group: group)
+        var channels: [any Channel] = []
+        for _ in 0..<size { channels.append(try await Self.connect(group: group, host: host, port: port)) }
+        self.channels = Mutex(channels)
+        state.withLock { $0.free = Array(0..<size) }
+    }
+
+    private static func connect(group: MultiThreadedEventLoopGroup, host: String, port: Int) async throws -> any Channel
+    {
+        try await ClientBootstrap(group: group)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -35,17 +46,24 @@ final class HTTPPool: Sendable {
                     try channel.pipeline.syncOperations.addHandler(OneRequestAtATime())
                 }
             }
-        var channels: [any Channel] = []
-        for _ in 0..<size { channels.append(try await bootstrap.connect(host: host, port: port).get()) }
-        self.channels = channels
-        state.withLock { $0.free = Array(0..<size) }
+            .connect(host: host, port: port).get()
     }
 
-    /// POSTs `body`; returns the response status, or nil when the connection failed.
+    /// POSTs `body`; returns the response status, or nil when the connection failed. A connection
+    /// the server closed (idle timeout, restart) is opened again before the request goes out; a
+    /// request in flight when it closed fails and counts as an error.
     func post(path: String, headers: [(String, String)], body: [UInt8]) async -> UInt? {
         let index = await take()
         defer { give(index) }
-        let channel = channels[index]
+        let current = channels.withLock { $0[index] }
+        let channel: any Channel
+        if current.isActive {
+            channel = current
+        } else {
+            guard let fresh = try? await Self.connect(group: group, host: host, port: port) else { return nil }
+            channels.withLock { $0[index] = fresh }
+            channel = fresh
+        }
         var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: path)
         head.headers.add(name: "Host", value: host)
         head.headers.add(name: "Content-Length", value: String(body.count))
@@ -66,7 +84,7 @@ final class HTTPPool: Sendable {
     }
 
     func close() async {
-        for channel in channels { try? await channel.close() }
+        for channel in channels.withLock({ $0 }) { try? await channel.close() }
         try? await group.shutdownGracefully()
     }
 
