@@ -90,6 +90,17 @@ sleep 2  # settle: idle means started, linked, and doing nothing
 idle_engine_rss=$(rss "$engine_pid"); idle_ops_rss=$(rss "$ops_pid")
 idle_engine_private=$(private_rss "$engine_pid"); idle_ops_private=$(private_rss "$ops_pid")
 
+# CPU per request of each process under test, over each run's measured window (fleet-bench
+# --cpu-of): steadier than rates on a noisy VM, and what says where an order's cost lies.
+engine_loop_tid="$( (grep -lx 'NIO-ELT-1-#1' /proc/"$engine_pid"/task/*/comm 2>/dev/null || true) | head -1 | cut -d/ -f5)"
+fleet_cpu=(--cpu-of "engine=$engine_pid" --cpu-of "ops=$ops_pid")
+[ -n "$engine_loop_tid" ] && fleet_cpu+=(--cpu-of "engine-loop=$engine_pid/$engine_loop_tid")
+grpc_cpu=()
+if [ "$grpc_twins" = 1 ]; then
+  grpc_pid="$(pgrep -f 'grpc-engine-paper --id bench-grpc' | head -1)"
+  [ -n "$grpc_pid" ] && grpc_cpu=(--cpu-of "grpc-engine=$grpc_pid")
+fi
+
 results="$work/results.txt"
 run() {
   echo "+ fleet-bench $*" >&2
@@ -98,9 +109,9 @@ run() {
 # Each framed engine run is followed by its gRPC twin with the same load, so both engines see the
 # same history: rpc/grpc-rpc and submit/grpc-submit take the same load options.
 twins() {
-  run "$1" --port $rpc_port "${@:3}"
+  run "$1" --port $rpc_port "${@:3}" "${fleet_cpu[@]}"
   if [ "$grpc_twins" = 1 ]; then
-    run "$2" --port $grpc_port "${@:3}"
+    run "$2" --port $grpc_port "${@:3}" "${grpc_cpu[@]}"
     # An overloaded gRPC twin keeps working off its backlog after its run: let it drain before the
     # next framed run, which would otherwise share the 2 cores with it.
     sleep 3
@@ -116,10 +127,10 @@ twins submit grpc-submit --rate 5000 --concurrency 1024
 twins submit grpc-submit --rate 2000 --concurrency 1024
 # The issue's latency target for SubmitOrder is at 10,000/s offered (framed only: gRPC's ceiling here is
 # far below it, and an overloaded gRPC twin only measures its queue).
-run submit --port $rpc_port --rate 10000 --concurrency 2048
-run signal --url "http://127.0.0.1:$ops_port" --concurrency 32
-run signal --url "http://127.0.0.1:$ops_port" --rate 1000 --concurrency 256
-run signal --url "http://127.0.0.1:$ops_port" --rate 2000 --concurrency 512
+run submit --port $rpc_port --rate 10000 --concurrency 2048 "${fleet_cpu[@]}"
+run signal --url "http://127.0.0.1:$ops_port" --concurrency 32 "${fleet_cpu[@]}"
+run signal --url "http://127.0.0.1:$ops_port" --rate 1000 --concurrency 256 "${fleet_cpu[@]}"
+run signal --url "http://127.0.0.1:$ops_port" --rate 2000 --concurrency 512 "${fleet_cpu[@]}"
 
 engine_rss=$(rss "$engine_pid"); ops_rss=$(rss "$ops_pid")
 # The restart case has the machine to itself: the fleet above (and a gRPC twin still working off an
@@ -154,8 +165,23 @@ for framed in runs:
           f'{ratio(framed["p50_us"], grpc["p50_us"])} |')
 PY
 
+# CPU µs per completed request, per process, for every run that sampled it.
+python3 - "$work/raw.txt" > "$work/cpu.txt" <<'PY'
+import json, sys
+runs = [json.loads(line) for line in open(sys.argv[1]) if line.startswith('{"bench":"')]
+columns = ["client", "engine", "engine-loop", "ops", "grpc-engine"]
+print("| path | load | " + " | ".join(columns) + " |")
+print("|---|---|" + "---|" * len(columns))
+for r in runs:
+    cpu = r.get("cpu_us_per_request")
+    if not cpu: continue
+    load = f'{r["offered_per_s"]}/s open-loop' if r["mode"] == "open" else f'closed-loop ×{r["concurrency"]}'
+    print(f'| {r["bench"]} | {load} | ' + " | ".join(f'{cpu[c]:.1f}' if c in cpu else "" for c in columns) + " |")
+PY
+
 if [ "$quick" = 1 ]; then
   cat "$results"
+  cat "$work/cpu.txt"
   echo "bench: quick run done (gRPC twins skipped; not written to docs/benchmarks.md)"
   exit 0
 fi
@@ -182,6 +208,12 @@ cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
   echo "differs (ratios are framed ÷ gRPC: throughput above 1× and p50 below 1× favour the framed link)."
   echo
   cat "$work/ratios.txt"
+  echo
+  echo "CPU per completed request in each run, in µs, over the measured window (\`/proc/<pid>/stat\`, 10 ms ticks)."
+  echo "\`engine-loop\` is the engine's event-loop thread (link I/O and the engine actor), part of \`engine\`; \`ops\`"
+  echo "counts OPS consuming the engine's event stream during the engine rows; \`client\` is fleet-bench itself, on the same 2 cores."
+  echo
+  cat "$work/cpu.txt"
   echo
   echo "Idle resident memory (RSS) two seconds after start: engine-paper ${idle_engine_rss} MB (private ${idle_engine_private} MB),"
   echo "ops ${idle_ops_rss} MB (private ${idle_ops_private} MB); after the runs: engine-paper ${engine_rss} MB, ops ${ops_rss} MB."

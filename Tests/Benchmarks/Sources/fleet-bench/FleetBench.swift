@@ -31,6 +31,16 @@ struct LoadOptions: ParsableArguments {
     @Option(help: "Warm-up seconds, not measured.") var warmup: Double = 1
     @Option(help: "Closed-loop callers (or in-flight cap for open-loop).") var concurrency: Int = 64
     @Option(help: "Closed-loop: stop after this many requests (0: run for --duration).") var count: Int = 0
+    @Option(
+        name: .customLong("cpu-of"),
+        help:
+            "Report CPU µs per request of a process under test over the measured window: NAME=PID or NAME=PID/TID (repeatable; this client is always reported)."
+    )
+    var cpuOf: [String] = []
+
+    func validate() throws {
+        do { _ = try CPUSampler(specs: cpuOf) } catch { throw ValidationError("\(error)") }
+    }
 }
 
 struct EngineOptions: ParsableArguments {
@@ -53,6 +63,9 @@ func drive(
         }
     }
     let recorder = LatencyRecorder()
+    // Validated with the options (`LoadOptions.validate`).
+    let sampler = try? CPUSampler(specs: load.cpuOf)
+    let cpuStart = sampler?.sample() ?? []
     let start = MonotonicClock.nanos()
     let end = start + Int64(load.duration * 1e9)
     if load.rate > 0 {
@@ -92,9 +105,11 @@ func drive(
         }
     }
     let seconds = Double(MonotonicClock.nanos() - start) / 1e9
+    let summary = recorder.summary()
+    let cpu = sampler.map { $0.perRequest(from: cpuStart, to: $0.sample(), requests: summary.count) } ?? []
     let report = RunReport(
         bench: name, mode: load.rate > 0 ? "open" : "closed", offeredRate: load.rate > 0 ? load.rate : nil,
-        concurrency: load.concurrency, seconds: seconds, summary: recorder.summary())
+        concurrency: load.concurrency, seconds: seconds, summary: summary, cpuMicrosPerRequest: cpu)
     print(report.json())
     print(report.row())
     return report

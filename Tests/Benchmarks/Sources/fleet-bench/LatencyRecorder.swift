@@ -53,6 +53,8 @@ struct RunReport {
     var concurrency: Int
     var seconds: Double
     var summary: LatencyRecorder.Summary
+    /// CPU µs per completed request of each sampled process (see `CPUSampler`), in the order given.
+    var cpuMicrosPerRequest: [(String, Double)] = []
 
     var achievedRate: Double { Double(summary.count) / seconds }
 
@@ -62,7 +64,8 @@ struct RunReport {
             {"bench":"\(bench)","mode":"\(mode)","offered_per_s":\(offeredRate.map { String(Int($0)) } ?? "null"),\
             "concurrency":\(concurrency),"seconds":\(String(format: "%.2f", seconds)),"completed":\(summary.count),\
             "errors":\(summary.errors),"achieved_per_s":\(Int(achievedRate)),"p50_us":\(us(summary.p50)),\
-            "p99_us":\(us(summary.p99)),"p999_us":\(us(summary.p999)),"max_us":\(us(summary.max))}
+            "p99_us":\(us(summary.p99)),"p999_us":\(us(summary.p999)),"max_us":\(us(summary.max)),\
+            "cpu_us_per_request":{\(cpuMicrosPerRequest.map { "\"\($0.0)\":\(String(format: "%.1f", $0.1))" }.joined(separator: ","))}}
             """
     }
 
