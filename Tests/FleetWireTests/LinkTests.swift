@@ -110,6 +110,31 @@ struct LinkTests {
         await server.shutdown()
     }
 
+    /// A call stops waiting at its deadline; the answer that comes later is dropped, and calls
+    /// answered in time (their deadline timers cancelled) go on working on the same link.
+    @Test func aCallStopsWaitingAtItsDeadlineAndTheLinkGoesOn() async throws {
+        let service = RecordingService()
+        let (server, port) = try await startServer(service)
+        let client = try await FleetClient.connect(
+            host: "127.0.0.1", port: port, secret: Self.secret, configuration: .init(clientID: "t"), group: group)
+        let soon = Int64(Date().timeIntervalSince1970 * 1e9) + 50_000_000
+        // HEALTH takes the service 300 ms: the client gives up first.
+        let error = await #expect(throws: RPCStatus.self) {
+            _ = try await client.call(.health, payload: Data(), deadlineUnixNanos: soon)
+        }
+        #expect(error?.code == .deadlineExceeded)
+        let later = Int64(Date().timeIntervalSince1970 * 1e9) + 30_000_000_000
+        for index in 0..<50 {
+            let payload = Data("call-\(index)".utf8)
+            #expect(try await client.call(.noop, payload: payload, deadlineUnixNanos: later) == payload)
+        }
+        try await Task.sleep(for: .milliseconds(400))  // the late HEALTH answer arrives and is dropped
+        #expect(
+            try await client.call(.noop, payload: Data("after".utf8), deadlineUnixNanos: later) == Data("after".utf8))
+        await client.close()
+        await server.shutdown()
+    }
+
     @Test func garbageAndOversizedFramesCloseTheLinkWithAnError() async throws {
         let service = RecordingService()
         let (server, port) = try await startServer(service)
