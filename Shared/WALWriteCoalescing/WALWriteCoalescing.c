@@ -45,7 +45,8 @@ static int writeBuffer(CoalescingFile *file) {
 static int coalescingClose(sqlite3_file *base) {
     CoalescingFile *file = (CoalescingFile *)base;
     int rc = writeBuffer(file);
-    if (file->partner) file->partner->partner = NULL;
+    // Unlink only if the partner still points here (a WAL reopened later links to the database anew).
+    if (file->partner && file->partner->partner == file) file->partner->partner = NULL;
     free(file->buffer);
     file->buffer = NULL;
     int closeRC = file->real->pMethods->xClose(file->real);
