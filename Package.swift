@@ -68,6 +68,8 @@ let package = Package(
 
         // MARK: Shared
         .target(name: "TradingDomain", path: "Shared/Domain", swiftSettings: strict),
+        // Serial executors for actors that are not pinned to an event loop (the engine and OPS's router in tests and tools).
+        .target(name: "Executors", path: "Shared/Executors", swiftSettings: strict),
         .target(name: "FleetCrypto", dependencies: ["CGcrypt"], path: "Shared/Crypto", swiftSettings: strict),
         .target(
             name: "FleetWire",
@@ -90,7 +92,7 @@ let package = Package(
 
         // MARK: EnginePlane
         .target(
-            name: "EngineCore", dependencies: ["TradingDomain", "Storage", log],
+            name: "EngineCore", dependencies: ["TradingDomain", "Storage", "Executors", log],
             path: "EnginePlane/Core", swiftSettings: strict),
         .target(
             name: "PaperVenue", dependencies: ["EngineCore", "TradingDomain", "Storage"],
@@ -115,7 +117,7 @@ let package = Package(
             name: "FleetLink", dependencies: ["FleetWire", "FleetProto", "TradingDomain", log] + nio,
             path: "ControlPlane/FleetLink", swiftSettings: strict),
         .target(
-            name: "StrategyRouter", dependencies: ["TradingDomain", "OPSConfig", "Storage", "FleetCrypto"],
+            name: "StrategyRouter", dependencies: ["TradingDomain", "OPSConfig", "Storage", "FleetCrypto", "Executors"],
             path: "ControlPlane/Router", swiftSettings: strict),
         .target(name: "PnLBook", dependencies: ["TradingDomain", "FleetProto"], path: "ControlPlane/PnL", swiftSettings: strict),
         .target(

@@ -1,3 +1,4 @@
+import Executors
 import FleetCrypto
 import OPSConfig
 import Storage
@@ -32,10 +33,17 @@ public actor SignalRouter {
     /// Unix nanoseconds now; tests pass their own to step over a key's lifetime without sleeping.
     private let clock: @Sendable () -> Int64
 
+    /// Where the router runs. OPS gives it the event loop that serves the HTTP API and the engine
+    /// links, so a signal is routed without leaving that thread (see `OPSApp`).
+    private let executor: any SerialExecutor
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+
     public init(
         weights: StrategyWeights, statePath: String, keyLifetime: Duration = .seconds(86_400),
+        executor: (any SerialExecutor)? = nil,
         clock: @escaping @Sendable () -> Int64 = { WallClock.nowUnixNanos() }
     ) throws(StorageError) {
+        self.executor = executor ?? SerialQueueExecutor(label: "signal-router")
         self.clock = clock
         self.weights = weights
         self.store = try IdempotencyStore(path: statePath)

@@ -74,18 +74,23 @@ public enum OPSApp {
                 file: options.stateDir, line: nil,
                 message: "cannot create the state directory: \(error.localizedDescription)")
         }
+        // One event loop serves the HTTP API, every engine link and the router (its actor runs on
+        // the loop, and request tasks prefer it): a signal is parsed, routed, sent to its engine
+        // and answered on one thread. Spread over the default loops and Swift's global pool, each
+        // signal crossed threads ~8 times; on 2 cores that cost OPS ~15% more CPU per signal.
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let loopExecutor = EventLoopTaskExecutor(group.next())
         let router: SignalRouter
         do {
             router = try SignalRouter(
                 weights: weights, statePath: "\(options.stateDir)/idempotency.sqlite",
-                keyLifetime: options.idempotencyKeyLifetime)
+                keyLifetime: options.idempotencyKeyLifetime, executor: EventLoopSerialExecutor(loopExecutor))
         } catch {
             throw OPSConfigError(file: options.stateDir, line: nil, message: "\(error)")
         }
 
         let metrics = OPSMetrics()
         let book = PnLBook()
-        let group = MultiThreadedEventLoopGroup.singleton
         let links = fleet.engines.map { entry in
             EngineLink(
                 id: entry.id, venue: entry.venue, host: entry.host, port: entry.port, secret: secret, clientID: "ops",
@@ -121,6 +126,7 @@ public enum OPSApp {
                     metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? options.listen)"])
                 SystemdNotifier().ready(status: "serving on \(options.listen), \(links.count) engine(s) configured")
             },
+            eventLoopGroupProvider: .shared(group),
             logger: {
                 var quiet = logger
                 quiet.logLevel = max(level, .warning)
@@ -130,7 +136,9 @@ public enum OPSApp {
             configuration: .init(
                 services: [.init(service: SupervisorService(supervisor: supervisor)), .init(service: app)],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await services.run()
+        // Tasks started in the service group (each HTTP connection's among them) inherit the preference.
+        try await withTaskExecutorPreference(loopExecutor) { try await services.run() }
+        try? await group.shutdownGracefully()
         logger.notice("stopped cleanly")
     }
 }

@@ -124,7 +124,11 @@ func makeRouter(_ shared: RouteContext, token: String) -> Router<BasicRequestCon
         do {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-            try AtomicFile.write(Array(try encoder.encode(weights.weights)), to: shared.weightsPath)
+            let bytes = Array(try encoder.encode(weights.weights))
+            // The file's fsyncs take milliseconds: off the event loop that serves every signal.
+            try await withTaskExecutorPreference(globalConcurrentExecutor) {
+                try AtomicFile.write(bytes, to: shared.weightsPath)
+            }
         } catch {
             throw APIError(.internalServerError, "STORAGE_ERROR", "could not write \(shared.weightsPath): \(error)")
         }

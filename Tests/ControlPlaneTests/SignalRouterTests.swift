@@ -122,4 +122,37 @@ struct SignalRouterTests {
         #expect(throws: OPSConfigError.self) { try StrategyWeights.parse(Data(#"{"s":{}}"#.utf8), source: "w") }
         #expect(throws: OPSConfigError.self) { try StrategyWeights.parse(Data(#"["a"]"#.utf8), source: "w") }
     }
+
+    @Test func theRouterRunsOnTheExecutorItIsGiven() async throws {
+        // OPS gives the router its HTTP event loop, so that routing a signal costs no thread hop.
+        let executor = MarkedQueueExecutor()
+        let router = try SignalRouter(weights: weights, statePath: path(), executor: executor)
+        var onExecutor: [Bool] = []
+        _ = try await router.route(signal, idempotencyKey: "k", body: Array("{}".utf8)) { _ in
+            onExecutor.append(executor.isCurrent)
+            return "e1"
+        }
+        _ = try await router.route(signal, idempotencyKey: nil, body: []) { _ in
+            onExecutor.append(executor.isCurrent)
+            return "e1"
+        }
+        #expect(onExecutor == [true, true])
+    }
+}
+
+/// A serial executor that can tell whether the current thread is running one of its jobs.
+final class MarkedQueueExecutor: SerialExecutor {
+    private let queue = DispatchQueue(label: "marked-router-queue")
+    private let key = DispatchSpecificKey<Bool>()
+
+    init() { queue.setSpecific(key: key, value: true) }
+
+    var isCurrent: Bool { DispatchQueue.getSpecific(key: key) == true }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        queue.async { job.runSynchronously(on: self.asUnownedSerialExecutor()) }
+    }
+
+    func asUnownedSerialExecutor() -> UnownedSerialExecutor { UnownedSerialExecutor(ordinary: self) }
 }

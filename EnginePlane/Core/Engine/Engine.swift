@@ -1,3 +1,4 @@
+import Executors
 import Logging
 import Storage
 import TradingDomain

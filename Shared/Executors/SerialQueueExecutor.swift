@@ -1,8 +1,9 @@
 import Dispatch
 
-/// A serial executor on a Dispatch queue: the engine's executor when its host gives none (tests,
-/// tools). The runtime gives the engine its link's event loop instead, so requests, engine work
-/// and replies run on one thread without a hop between them.
+/// A serial executor on a Dispatch queue: an actor's executor when its host gives none (tests,
+/// tools). The runtimes give the engine and OPS's router an event loop instead
+/// (`EventLoopSerialExecutor`), so a request, the actor's work and the reply run on one thread
+/// without a hop between them.
 public final class SerialQueueExecutor: SerialExecutor {
     private let queue: DispatchQueue
 
