@@ -12,11 +12,18 @@ public final class FleetServer: Sendable {
         public var maxFrameSize: Int
         /// A link that sends nothing (not even a ping) for this long is closed.
         public var idleTimeout: TimeAmount
+        /// Requests of one link that run at once; the link is not read while more wait.
+        public var maxConcurrentRequests: Int
+        /// Well above what batching needs (at 256 in flight a group commit already holds hundreds
+        /// of orders), and a bounded amount of memory per link.
+        public static let defaultMaxConcurrentRequests = 1024
 
         public init(
             host: String, port: Int, maxFrameSize: Int = FrameDecoder.defaultMaxFrameSize,
-            idleTimeout: TimeAmount = .seconds(30)
+            idleTimeout: TimeAmount = .seconds(30),
+            maxConcurrentRequests: Int = Configuration.defaultMaxConcurrentRequests
         ) {
+            self.maxConcurrentRequests = maxConcurrentRequests
             self.host = host
             self.port = port
             self.maxFrameSize = maxFrameSize
@@ -66,7 +73,9 @@ public final class FleetServer: Sendable {
                         IdleStateHandler(readTimeout: configuration.idleTimeout),
                         ByteToMessageHandler(FrameDecoder(maxFrameSize: configuration.maxFrameSize)),
                         MessageToByteHandler(FrameEncoder()),
-                        ServerConnectionHandler(service: service, secret: secret, executor: shared, logger: logger),
+                        ServerConnectionHandler(
+                            service: service, secret: secret, executor: shared,
+                            maxConcurrentRequests: configuration.maxConcurrentRequests, logger: logger),
                     ])
                 }
             }

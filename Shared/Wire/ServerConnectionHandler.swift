@@ -7,12 +7,19 @@ import TradingDomain
 
 /// One engine-side link: hello → auth → requests, with keepalive and goaway.
 ///
+/// At most `maxConcurrentRequests` requests of a link run at once. Requests decoded beyond that
+/// wait here in arrival order (a few hundred bytes each) and the link is not read until they have
+/// all started: a client that sends faster than the engine answers is slowed by TCP's flow
+/// control, not given memory. Each running request holds a task and its state (~32 KB measured):
+/// with no bound, a client keeping 16,384 orders in flight grew an engine to 565 MB.
+///
 /// Runs on the channel's event loop. Until the client proves the fleet secret, every request is
 /// answered UNAUTHENTICATED and the link is closed: nothing reaches the service. A codec error or an
 /// unknown method gets an error frame and the link is closed at once; replies still in flight on it
 /// are dropped (their operations complete, and a retry with the same client order id returns them).
-final class ServerConnectionHandler: ChannelInboundHandler {
+final class ServerConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = Fleet_V1_Frame
+    typealias OutboundIn = OutboundFrame
     typealias OutboundOut = OutboundFrame
 
     private enum State {
@@ -27,6 +34,11 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private let logger: Logger
     private var state: State = .closed
     private var inFlight = 0
+    private let maxConcurrentRequests: Int
+    /// Requests decoded while `maxConcurrentRequests` were running, in arrival order.
+    private var waiting = CircularBuffer<ServerRequest>()
+    /// A read the pipeline asked for while requests wait: issued once they have all started.
+    private var readHeld = false
     private var highestStreamID: UInt64 = 0
     /// Replies are written as they complete and flushed once per event-loop turn: under load one
     /// `write(2)` carries many of them.
@@ -36,7 +48,11 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     /// `EventLoopSerialExecutor`), it is that one, so the actor's own calls need no hop either.
     private var executor: EventLoopTaskExecutor?
 
-    init(service: any FleetService, secret: FleetSecret, executor: EventLoopTaskExecutor? = nil, logger: Logger) {
+    init(
+        service: any FleetService, secret: FleetSecret, executor: EventLoopTaskExecutor? = nil,
+        maxConcurrentRequests: Int = FleetServer.Configuration.defaultMaxConcurrentRequests, logger: Logger
+    ) {
+        self.maxConcurrentRequests = max(1, maxConcurrentRequests)
         self.executor = executor
         self.service = service
         self.secret = secret
@@ -60,7 +76,17 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         state = .closed
+        waiting.removeAll()  // never started: a retry with the same client order id is safe
         context.fireChannelInactive()
+    }
+
+    /// Holds the pipeline's reads while requests wait for a slot (see the type's comment).
+    func read(context: ChannelHandlerContext) {
+        if waiting.isEmpty {
+            context.read()
+        } else {
+            readHeld = true
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -194,6 +220,15 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             reply(context: context, streamID: streamID, result: .success(request.payload))
             return
         }
+        if inFlight < maxConcurrentRequests && waiting.isEmpty {
+            start(context: context, request: serverRequest)
+        } else {
+            waiting.append(serverRequest)
+        }
+    }
+
+    private func start(context: ChannelHandlerContext, request: ServerRequest) {
+        let streamID = request.streamID
         let sink = request.method == .subscribe ? EventSink(channel: context.channel, streamID: streamID) : nil
         inFlight += 1
         let service = self.service
@@ -201,14 +236,31 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         let eventLoop = context.eventLoop
         let executor = self.executor ?? EventLoopTaskExecutor(eventLoop)
         Task(executorPreference: executor) {
-            let result = await service.handle(serverRequest, events: sink)
+            let result = await service.handle(request, events: sink)
             @Sendable func finish() {
                 let (handler, context) = loopBound.value
                 handler.inFlight -= 1
                 handler.reply(context: context, streamID: streamID, result: result)
+                handler.startWaiting(context: context)
                 handler.closeIfDrained(context: context)
             }
             if eventLoop.inEventLoop { finish() } else { eventLoop.execute(finish) }
+        }
+    }
+
+    /// Starts waiting requests while slots are free; reads the link again once none waits.
+    private func startWaiting(context: ChannelHandlerContext) {
+        guard context.channel.isActive else { return }
+        while inFlight < maxConcurrentRequests, let request = waiting.popFirst() {
+            if request.isExpired(nowUnixNanos: WallClock.nowUnixNanos()) {
+                reply(context: context, streamID: request.streamID, result: .failure(.deadlineExceeded()))
+            } else {
+                start(context: context, request: request)
+            }
+        }
+        if waiting.isEmpty && readHeld {
+            readHeld = false
+            context.read()
         }
     }
 
@@ -251,7 +303,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     private func closeIfDrained(context: ChannelHandlerContext) {
-        if case .draining = state, inFlight == 0 {
+        if case .draining = state, inFlight == 0, waiting.isEmpty {
             state = .closed
             context.flush()  // replies written but waiting for the deferred flush go out first
             context.close(promise: nil)

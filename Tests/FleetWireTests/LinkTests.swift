@@ -17,6 +17,8 @@ struct LinkTests {
         let venue = "PAPER"
         let handled = NIOLockedValueBox<[Fleet_V1_Method]>([])
         let sinks = NIOLockedValueBox<[EventSink]>([])
+        /// getSnapshot calls running now, and the most that ever ran at once.
+        let running = NIOLockedValueBox<(now: Int, most: Int)>((0, 0))
 
         func handle(_ request: ServerRequest, events: EventSink?) async -> Result<Data, RPCStatus> {
             handled.withLockedValue { $0.append(request.method) }
@@ -31,6 +33,14 @@ struct LinkTests {
             case .health:
                 try? await Task.sleep(for: .milliseconds(300))
                 return .success(Data())
+            case .getSnapshot:
+                running.withLockedValue {
+                    $0.now += 1
+                    $0.most = max($0.most, $0.now)
+                }
+                try? await Task.sleep(for: .milliseconds(5))
+                running.withLockedValue { $0.now -= 1 }
+                return .success(request.payload)
             default:
                 return .failure(RPCStatus(.unimplemented, "not in this test"))
             }
@@ -40,10 +50,13 @@ struct LinkTests {
     static let secret = try! FleetSecret(Array("link-test-secret-0123456789".utf8))
     let group = MultiThreadedEventLoopGroup.singleton
 
-    func startServer(_ service: RecordingService) async throws -> (FleetServer, Int) {
+    func startServer(
+        _ service: RecordingService,
+        maxConcurrentRequests: Int = FleetServer.Configuration.defaultMaxConcurrentRequests
+    ) async throws -> (FleetServer, Int) {
         let server = try await FleetServer.start(
-            configuration: .init(host: "127.0.0.1", port: 0), service: service, secret: Self.secret, group: group,
-            logger: Logger(label: "test"))
+            configuration: .init(host: "127.0.0.1", port: 0, maxConcurrentRequests: maxConcurrentRequests),
+            service: service, secret: Self.secret, group: group, logger: Logger(label: "test"))
         return (server, try #require(server.localAddress?.port))
     }
 
@@ -63,6 +76,49 @@ struct LinkTests {
             }
             try await tasks.waitForAll()
         }
+        await client.close()
+        await server.shutdown()
+    }
+
+    @Test func aLinkRunsAtMostItsLimitOfRequestsAtOnceAndAnswersEveryOne() async throws {
+        let service = RecordingService()
+        let (server, port) = try await startServer(service, maxConcurrentRequests: 4)
+        let client = try await FleetClient.connect(
+            host: "127.0.0.1", port: port, secret: Self.secret, configuration: .init(clientID: "t"), group: group)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            for index in 0..<100 {
+                tasks.addTask {
+                    let payload = Data("call-\(index)".utf8)
+                    let reply = try await client.call(.getSnapshot, payload: payload, deadlineUnixNanos: 0)
+                    #expect(reply == payload)
+                }
+            }
+            try await tasks.waitForAll()
+        }
+        // The other 96 waited at the link, in order, and ran as slots freed up.
+        #expect(service.running.withLockedValue { $0.most } == 4)
+        #expect(service.handled.withLockedValue { $0.count } == 100)
+        await client.close()
+        await server.shutdown()
+    }
+
+    @Test func aRequestThatWaitedPastItsDeadlineForASlotIsNeverExecuted() async throws {
+        let service = RecordingService()
+        let (server, port) = try await startServer(service, maxConcurrentRequests: 1)
+        let client = try await FleetClient.connect(
+            host: "127.0.0.1", port: port, secret: Self.secret, configuration: .init(clientID: "t"), group: group)
+        async let slow = client.call(.health, payload: Data(), deadlineUnixNanos: 0)  // holds the one slot 300 ms
+        try await Task.sleep(for: .milliseconds(50))
+        await #expect(throws: RPCStatus.self) {
+            _ = try await client.call(
+                .getSnapshot, payload: Data(),
+                deadlineUnixNanos: Int64(Date().timeIntervalSince1970 * 1e9) + 100_000_000)
+        }
+        _ = try await slow
+        // The link goes on, and the late request never reached the service.
+        let after = Data("after".utf8)
+        #expect(try await client.call(.getSnapshot, payload: after, deadlineUnixNanos: 0) == after)
+        #expect(service.handled.withLockedValue { $0 } == [.health, .getSnapshot])
         await client.close()
         await server.shutdown()
     }
