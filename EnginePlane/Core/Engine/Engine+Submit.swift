@@ -23,18 +23,55 @@ extension Engine {
                 }
             }
         }
-        if let existing = try order(command.clientOrderID) {
-            guard command.matches(existing) else {
-                throw EngineError(
-                    .alreadyExists,
-                    "client order id '\(command.clientOrderID)' is already used by a different order")
-            }
+        switch try admit(command) {
+        case .known(let existing):
             // A retry of an order whose submission outcome is unknown: ask the venue now, never resend.
             if existing.status == .pendingSubmit { try await resolvePending(existing) }
             let outcome = SubmitOutcome(
                 order: try order(command.clientOrderID) ?? existing, duplicate: true, legs: try legs(of: existing))
             try await durable()  // the first submission may still be in the batch being synced
             return outcome
+        case .refused(let order):
+            try await durable()
+            return SubmitOutcome(order: order, duplicate: false)
+        case .recorded(let order, let hasLegs):
+            if order.status == .pendingSubmit {
+                sending[order.clientOrderID] = []
+                defer { for waiter in sending.removeValue(forKey: order.clientOrderID) ?? [] { waiter.resume() } }
+                try await send(order.clientOrderID)
+            }
+            let outcome = SubmitOutcome(
+                order: try self.order(order.clientOrderID) ?? order, duplicate: false,
+                legs: hasLegs ? try self.legs(of: order) : [])  // no lookups for the plain orders
+            try await durable()
+            return outcome
+        }
+    }
+
+    /// What `admit` did with a command.
+    enum Admission {
+        /// The client order id is known and the command matches it.
+        case known(OrderRecord)
+        /// The rails refused it: recorded as REJECTED.
+        case refused(OrderRecord)
+        /// Its intent (and its legs') is recorded; it goes to the venue unless it is held.
+        case recorded(OrderRecord, hasLegs: Bool)
+    }
+
+    /// The synchronous part of `submit`: the duplicate check, sizing, the risk verdict and the
+    /// write-ahead intent. Not inlined into `submit` on purpose: an async function keeps the
+    /// locals of everything inlined into it in its task's heap-allocated frame, for as long as the
+    /// order is in flight; here they live on the thread's stack (heaptrack: `submit`'s frame went
+    /// from ~15 KB to ~7 KB per order in flight).
+    @inline(never)
+    func admit(_ command: SubmitCommand) throws(EngineError) -> Admission {
+        if let existing = try order(command.clientOrderID) {
+            guard command.matches(existing) else {
+                throw EngineError(
+                    .alreadyExists,
+                    "client order id '\(command.clientOrderID)' is already used by a different order")
+            }
+            return .known(existing)
         }
         let now = WallClock.nowUnixNanos()
         let quote = venue.quote(command.instrument)
@@ -72,8 +109,7 @@ extension Engine {
         if verdict == .accept { verdict = riskVerdict(for: order, quote: quote, gates: order.status == .pendingSubmit) }
         if case .reject(let reason, let message) = verdict {
             try deny(&order, reason: reason, message: message, at: now, isNew: true)
-            try await durable()
-            return SubmitOutcome(order: order, duplicate: false)
+            return .refused(order)
         }
 
         var legs: [OrderRecord] = []
@@ -94,17 +130,8 @@ extension Engine {
         audit.order(order.status == .held ? "order_held" : "order_intent", order)
         for leg in legs { audit.order("order_held", leg, extra: [("parent", order.clientOrderID)]) }
         try commitAndPublish()
-        if order.status == .pendingSubmit {
-            observer.orderSubmitted(model: order.model)
-            sending[order.clientOrderID] = []
-            defer { for waiter in sending.removeValue(forKey: order.clientOrderID) ?? [] { waiter.resume() } }
-            try await send(order.clientOrderID)
-        }
-        let outcome = SubmitOutcome(
-            order: try self.order(order.clientOrderID) ?? order, duplicate: false,
-            legs: legs.isEmpty ? [] : try self.legs(of: order))  // no lookups for the plain orders
-        try await durable()
-        return outcome
+        if order.status == .pendingSubmit { observer.orderSubmitted(model: order.model) }
+        return .recorded(order, hasLegs: !legs.isEmpty)
     }
 
     /// The risk verdict for `order` now: the pure rails, then the stateful gates (breaker, rates).
