@@ -123,6 +123,30 @@ struct LinkTests {
         await server.shutdown()
     }
 
+    @Test func shutdownAnswersTheRequestsStillWaitingForASlot() async throws {
+        let service = RecordingService()
+        let (server, port) = try await startServer(service, maxConcurrentRequests: 1)
+        let client = try await FleetClient.connect(
+            host: "127.0.0.1", port: port, secret: Self.secret, configuration: .init(clientID: "t"), group: group)
+        async let slow = client.call(.health, payload: Data(), deadlineUnixNanos: 0)  // holds the one slot 300 ms
+        async let waiting = withThrowingTaskGroup(of: Data.self) { tasks in
+            for index in 0..<3 {
+                tasks.addTask {
+                    try await client.call(.getSnapshot, payload: Data("w\(index)".utf8), deadlineUnixNanos: 0)
+                }
+            }
+            var replies: [Data] = []
+            for try await reply in tasks { replies.append(reply) }
+            return replies
+        }
+        try await Task.sleep(for: .milliseconds(50))
+        await server.shutdown()
+        _ = try await slow
+        // Taken in before the GOAWAY, so answered before the link closed.
+        #expect(Set(try await waiting) == Set((0..<3).map { Data("w\($0)".utf8) }))
+        #expect(service.handled.withLockedValue { $0.count } == 4)
+    }
+
     @Test func wrongSecretIsUnauthenticatedAndReachesNothing() async throws {
         let service = RecordingService()
         let (server, port) = try await startServer(service)
