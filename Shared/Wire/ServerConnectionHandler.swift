@@ -10,7 +10,7 @@ import TradingDomain
 /// At most `maxConcurrentRequests` requests of a link run at once. Requests decoded beyond that
 /// wait here in arrival order (a few hundred bytes each) and the link is not read until they have
 /// all started: a client that sends faster than the engine answers is slowed by TCP's flow
-/// control, not given memory. Each running request holds a task and its state (~32 KB measured):
+/// control, not given memory. Each running request holds a task and its frames (20-30 KB):
 /// with no bound, a client keeping 16,384 orders in flight grew an engine to 565 MB.
 ///
 /// Runs on the channel's event loop. Until the client proves the fleet secret, every request is
