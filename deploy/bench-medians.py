@@ -47,7 +47,7 @@ def main(paths):
     def find(rows, key):
         return next((r for r in rows if "mode" in r and (r["bench"], label(r)) == key), None)
 
-    out = [f"Medians of {len(runs)} runs (each run's value in brackets, in run order):", ""]
+    out = [f"Medians of {len(runs)} runs (each run's value in brackets, in run order; the other tables are the last run's):", ""]
     out += ["| path | load | achieved /s | p50 µs | p99 µs | errors |", "|---|---|---|---|---|---|"]
     for key in keys:
         found = [find(rows, key) for rows in runs]
