@@ -71,6 +71,16 @@ def main(paths):
         out += ["| path | load | " + " | ".join(columns) + " |", "|---|---|" + "---|" * len(columns)]
         out += cpu_rows
 
+    failures = []
+    for key in keys:
+        for index, rows in enumerate(runs, start=1):
+            row = find(rows, key)
+            if row and row.get("errors"):
+                kinds = ", ".join(f"{kind} ×{count:,}" for kind, count in (row.get("error_kinds") or {}).items())
+                failures.append(f"- {key[0]} {key[1]}, run {index}: {row['errors']:,} failed ({kinds or 'kinds not recorded'})")
+    if failures:
+        out += ["", "Failed requests:", ""] + failures
+
     restarts = [next((r.get("median_ms") for r in rows if r.get("bench") == "engine-restart"), None) for rows in runs]
     rss = [next((r for r in rows if r.get("bench") == "idle-rss"), None) for rows in runs]
     out.append("")

@@ -51,7 +51,8 @@ struct EngineOptions: ParsableArguments {
 /// Drives `call` under the load options; `call` returns false on error. `pacer`: the event loop
 /// the caller runs on (its task executor), whose timers pace open-loop sends.
 func drive(
-    _ name: String, _ load: LoadOptions, pacer: (any EventLoop)? = nil, call: @escaping @Sendable (Int) async -> Bool
+    _ name: String, _ load: LoadOptions, pacer: (any EventLoop)? = nil,
+    call: @escaping @Sendable (Int) async -> String?
 ) async -> RunReport {
     // Warm-up.
     let warmEnd = MonotonicClock.nanos() + Int64(load.warmup * 1e9)
@@ -79,8 +80,11 @@ func drive(
                 if wait > 50_000 { await pause(nanos: wait, on: pacer) }
                 let sequence = index
                 group.addTask {
-                    let ok = await call(sequence)
-                    if ok { recorder.record(nanos: MonotonicClock.nanos() - intended) } else { recorder.error() }
+                    if let failure = await call(sequence) {
+                        recorder.error(failure)
+                    } else {
+                        recorder.record(nanos: MonotonicClock.nanos() - intended)
+                    }
                 }
                 index += 1
             }
@@ -94,10 +98,10 @@ func drive(
                         let sequence = next.take()
                         if load.count > 0 && sequence >= load.count { break }
                         let sent = MonotonicClock.nanos()
-                        if await call(sequence) {
-                            recorder.record(nanos: MonotonicClock.nanos() - sent)
+                        if let failure = await call(sequence) {
+                            recorder.error(failure)
                         } else {
-                            recorder.error()
+                            recorder.record(nanos: MonotonicClock.nanos() - sent)
                         }
                     }
                 }
@@ -145,7 +149,12 @@ struct RPC: AsyncParsableCommand {
         // Callers run on the link's event loop (as OPS's engine links can): no thread hop per call.
         await withTaskExecutorPreference(EventLoopTaskExecutor(client.eventLoop)) {
             _ = await drive("rpc-noop", load, pacer: client.eventLoop) { _ in
-                (try? await client.call(.noop, payload: Data(), deadlineUnixNanos: 0)) != nil
+                do {
+                    _ = try await client.call(.noop, payload: Data(), deadlineUnixNanos: 0)
+                    return nil
+                } catch {
+                    return failureKind(error)
+                }
             }
         }
         await client.close()
@@ -172,10 +181,12 @@ struct Submit: AsyncParsableCommand {
                 request.type = .market
                 request.quantityE8 = 100_000  // 0.001
                 request.model = "bench"
-                guard let reply: Fleet_V1_SubmitOrderResponse = try? await client.call(.submitOrder, request) else {
-                    return false
+                do {
+                    let reply: Fleet_V1_SubmitOrderResponse = try await client.call(.submitOrder, request)
+                    return orderFailure(reply.order)
+                } catch {
+                    return failureKind(error)
                 }
-                return reply.order.status == .filled
             }
         }
         await client.close()
@@ -209,11 +220,24 @@ struct SignalPath: AsyncParsableCommand {
                         ("X-OPS-TOKEN", token), ("Content-Type", "application/json"), ("X-Idempotency-Key", key),
                     ],
                     body: body)
-                return status == 200
+                guard let status else { return "no HTTP response" }
+                return status == 200 ? nil : "HTTP \(status)"
             }
         }
         await pool.close()
     }
+}
+
+/// What a failed call was, for the run's `error_kinds`: the RPC status code, or the error's type.
+func failureKind(_ error: any Error) -> String {
+    if let status = error as? RPCStatus { return "\(status.code)" }
+    return "\(type(of: error))"
+}
+
+/// nil for a filled order (what every benchmark order should be), else its status and why.
+func orderFailure(_ order: Fleet_V1_Order) -> String? {
+    guard order.status != .filled else { return nil }
+    return order.rejectReason.isEmpty ? "order \(order.status)" : "order \(order.status) \(order.rejectReason)"
 }
 
 /// `b-<run>-<index, zero-padded>`: ids that sort in the order they are sent, as OPS's own ids for

@@ -56,7 +56,12 @@ extension FleetBench {
             let load = self.load
             try await withBenchEngineClient(target) { engine in
                 _ = await drive("grpc-noop", load) { _ in
-                    (try? await engine.noop(Google_Protobuf_Empty())) != nil
+                    do {
+                        _ = try await engine.noop(Google_Protobuf_Empty())
+                        return nil
+                    } catch {
+                        return failureKind(error)
+                    }
                 }
             }
         }
@@ -86,8 +91,11 @@ extension FleetBench {
                     request.type = .market
                     request.quantityE8 = 100_000  // 0.001
                     request.model = "bench"
-                    guard let reply = try? await engine.submitOrder(request, options: options) else { return false }
-                    return reply.order.status == .filled
+                    do {
+                        return orderFailure(try await engine.submitOrder(request, options: options).order)
+                    } catch {
+                        return failureKind(error)
+                    }
                 }
             }
         }
