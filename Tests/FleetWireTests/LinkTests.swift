@@ -60,11 +60,16 @@ struct LinkTests {
         return (server, try #require(server.localAddress?.port))
     }
 
+    /// An authenticated client link to the test server.
+    func connect(_ port: Int) async throws -> FleetClient {
+        try await FleetClient.connect(
+            host: "127.0.0.1", port: port, secret: Self.secret, configuration: .init(clientID: "t"), group: group)
+    }
+
     @Test func manyCallsInFlightAreMatchedByStreamID() async throws {
         let service = RecordingService()
         let (server, port) = try await startServer(service)
-        let client = try await FleetClient.connect(
-            host: "127.0.0.1", port: port, secret: Self.secret, configuration: .init(clientID: "t"), group: group)
+        let client = try await connect(port)
         #expect(client.serverID == "test-engine")
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             for index in 0..<200 {
@@ -83,8 +88,7 @@ struct LinkTests {
     @Test func aLinkRunsAtMostItsLimitOfRequestsAtOnceAndAnswersEveryOne() async throws {
         let service = RecordingService()
         let (server, port) = try await startServer(service, maxConcurrentRequests: 4)
-        let client = try await FleetClient.connect(
-            host: "127.0.0.1", port: port, secret: Self.secret, configuration: .init(clientID: "t"), group: group)
+        let client = try await connect(port)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             for index in 0..<100 {
                 tasks.addTask {
@@ -105,8 +109,7 @@ struct LinkTests {
     @Test func aRequestThatWaitedPastItsDeadlineForASlotIsNeverExecuted() async throws {
         let service = RecordingService()
         let (server, port) = try await startServer(service, maxConcurrentRequests: 1)
-        let client = try await FleetClient.connect(
-            host: "127.0.0.1", port: port, secret: Self.secret, configuration: .init(clientID: "t"), group: group)
+        let client = try await connect(port)
         async let slow = client.call(.health, payload: Data(), deadlineUnixNanos: 0)  // holds the one slot 300 ms
         try await Task.sleep(for: .milliseconds(50))
         await #expect(throws: RPCStatus.self) {
@@ -129,8 +132,7 @@ struct LinkTests {
     @Test func shutdownAnswersTheRequestsStillWaitingForASlot() async throws {
         let service = RecordingService()
         let (server, port) = try await startServer(service, maxConcurrentRequests: 1)
-        let client = try await FleetClient.connect(
-            host: "127.0.0.1", port: port, secret: Self.secret, configuration: .init(clientID: "t"), group: group)
+        let client = try await connect(port)
         async let slow = client.call(.health, payload: Data(), deadlineUnixNanos: 0)  // holds the one slot 300 ms
         async let waiting = withTaskGroup(of: Result<Data, RPCStatus>.self) { tasks in
             for index in 0..<3 {
@@ -199,8 +201,7 @@ struct LinkTests {
     @Test func expiredDeadlineIsRefusedAndNeverExecuted() async throws {
         let service = RecordingService()
         let (server, port) = try await startServer(service)
-        let client = try await FleetClient.connect(
-            host: "127.0.0.1", port: port, secret: Self.secret, configuration: .init(clientID: "t"), group: group)
+        let client = try await connect(port)
         let past = Int64(Date().timeIntervalSince1970 * 1e9) - 1_000_000_000
         // HEALTH, not NOOP: NOOP never reaches the service, so it could not show "never executed".
         // Either side may report the deadline (the client stops waiting 1 ms after it).
@@ -218,8 +219,7 @@ struct LinkTests {
     @Test func aCallStopsWaitingAtItsDeadlineAndTheLinkGoesOn() async throws {
         let service = RecordingService()
         let (server, port) = try await startServer(service)
-        let client = try await FleetClient.connect(
-            host: "127.0.0.1", port: port, secret: Self.secret, configuration: .init(clientID: "t"), group: group)
+        let client = try await connect(port)
         let soon = Int64(Date().timeIntervalSince1970 * 1e9) + 50_000_000
         // HEALTH takes the service 300 ms: the client gives up first.
         let error = await #expect(throws: RPCStatus.self) {
@@ -252,8 +252,7 @@ struct LinkTests {
     @Test func subscriptionReceivesPushedEvents() async throws {
         let service = RecordingService()
         let (server, port) = try await startServer(service)
-        let client = try await FleetClient.connect(
-            host: "127.0.0.1", port: port, secret: Self.secret, configuration: .init(clientID: "t"), group: group)
+        let client = try await connect(port)
         let received = NIOLockedValueBox<[UInt64]>([])
         _ = try await client.subscribe { event in received.withLockedValue { $0.append(event.seq) } }
         let first = service.sinks.withLockedValue { $0.first }
