@@ -73,9 +73,14 @@ let package = Package(
         .target(name: "FleetCrypto", dependencies: ["CGcrypt"], path: "Shared/Crypto", swiftSettings: strict),
         .target(
             name: "FleetWire",
-            dependencies: nio + ["FleetProto", "FleetCrypto", "TradingDomain", log, .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
+            dependencies: nio + [
+                "FleetProto", "FleetCrypto", "TradingDomain", log,
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
             path: "Shared/Wire", swiftSettings: strict),
         .target(name: "YAMLReader", dependencies: ["CYAML"], path: "Shared/YAML", swiftSettings: strict),
+        // JSON objects written straight into bytes, for the per-order paths (audit lines, signal answers).
+        .target(name: "JSONWriter", dependencies: ["TradingDomain"], path: "Shared/JSON", swiftSettings: strict),
         // A SQLite VFS that writes each commit's WAL frames with one write(2) (C: SQLite's VFS is C structs).
         .target(name: "WALWriteCoalescing", dependencies: ["CSQLite"], path: "Shared/WALWriteCoalescing"),
         .target(
@@ -88,11 +93,12 @@ let package = Package(
         .target(name: "SystemdNotify", dependencies: ["CSystemd"], path: "Shared/Systemd", swiftSettings: strict),
         .target(name: "CurlHTTP", dependencies: ["CCurl"], path: "Shared/CurlHTTP", swiftSettings: strict),
         .target(
-            name: "CommandLineSupport", dependencies: [argumentParser], path: "Shared/CommandLine", swiftSettings: strict),
+            name: "CommandLineSupport", dependencies: [argumentParser], path: "Shared/CommandLine",
+            swiftSettings: strict),
 
         // MARK: EnginePlane
         .target(
-            name: "EngineCore", dependencies: ["TradingDomain", "Storage", "Executors", log],
+            name: "EngineCore", dependencies: ["TradingDomain", "Storage", "Executors", "JSONWriter", log],
             path: "EnginePlane/Core", swiftSettings: strict),
         .target(
             name: "PaperVenue", dependencies: ["EngineCore", "TradingDomain", "Storage"],
@@ -117,14 +123,18 @@ let package = Package(
             name: "FleetLink", dependencies: ["FleetWire", "FleetProto", "TradingDomain", log] + nio,
             path: "ControlPlane/FleetLink", swiftSettings: strict),
         .target(
-            name: "StrategyRouter", dependencies: ["TradingDomain", "OPSConfig", "Storage", "FleetCrypto", "Executors"],
+            name: "StrategyRouter",
+            dependencies: ["TradingDomain", "OPSConfig", "Storage", "FleetCrypto", "Executors"],
             path: "ControlPlane/Router", swiftSettings: strict),
-        .target(name: "PnLBook", dependencies: ["TradingDomain", "FleetProto"], path: "ControlPlane/PnL", swiftSettings: strict),
+        .target(
+            name: "PnLBook", dependencies: ["TradingDomain", "FleetProto"], path: "ControlPlane/PnL",
+            swiftSettings: strict),
         .target(
             name: "OPSServer",
             dependencies: [
                 "OPSConfig", "FleetLink", "StrategyRouter", "PnLBook", "Telemetry", "SystemdNotify",
-                "FleetProto", "TradingDomain", "Storage", "FleetWire", log, hummingbird, serviceLifecycle, prometheus,
+                "FleetProto", "TradingDomain", "Storage", "FleetWire", "JSONWriter", log, hummingbird, serviceLifecycle,
+                prometheus,
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
@@ -140,7 +150,7 @@ let package = Package(
         .target(
             name: "FleetTestKit", dependencies: ["CurlHTTP", "FleetWire", "FleetProto"] + nio,
             path: "Tests/FleetTestKit", swiftSettings: strict),
-        .testTarget(name: "TradingDomainTests", dependencies: ["TradingDomain"], swiftSettings: strict),
+        .testTarget(name: "TradingDomainTests", dependencies: ["TradingDomain", "JSONWriter"], swiftSettings: strict),
         .testTarget(
             name: "FleetWireTests",
             dependencies: [
@@ -151,14 +161,16 @@ let package = Package(
             ] + nio,
             swiftSettings: strict),
         .testTarget(
-            name: "ConfigFileTests", dependencies: ["YAMLReader", "EngineRuntime", "EngineCore", "OPSConfig", "TradingDomain"],
+            name: "ConfigFileTests",
+            dependencies: ["YAMLReader", "EngineRuntime", "EngineCore", "OPSConfig", "TradingDomain"],
             swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "WALWriteCoalescing"], swiftSettings: strict),
         .testTarget(
             name: "EngineCoreTests", dependencies: ["EngineCore", "PaperVenue", "TradingDomain", "Storage"],
             swiftSettings: strict),
         .testTarget(
-            name: "ControlPlaneTests", dependencies: ["StrategyRouter", "PnLBook", "OPSConfig", "TradingDomain", "FleetProto"],
+            name: "ControlPlaneTests",
+            dependencies: ["StrategyRouter", "PnLBook", "OPSConfig", "TradingDomain", "FleetProto"],
             swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",

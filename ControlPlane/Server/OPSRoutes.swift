@@ -64,7 +64,9 @@ func makeRouter(_ shared: RouteContext, token: String) -> Router<BasicRequestCon
         let body = try await request.body.collect(upTo: 64 * 1024)
         let key = request.headers[HTTPField.Name("X-Idempotency-Key")!]
         let result = try await shared.signals.handle(body: Array(buffer: body), idempotencyKey: key)
-        return try jsonResponse(result)
+        return Response(
+            status: .ok, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: result.json())))
     }
 
     router.get("/status") { _, _ -> Response in

@@ -3,6 +3,7 @@ import FleetProto
 import FleetWire
 import Foundation
 import HTTPTypes
+import JSONWriter
 import Prometheus
 import StrategyRouter
 import Telemetry
@@ -14,7 +15,8 @@ struct SignalService: Sendable {
     let supervisor: EngineSupervisor
     let metrics: OPSMetrics
 
-    struct Result: Encodable {
+    /// What OPS answers for a signal: the order as the engine holds it.
+    struct Result {
         var clientOrderID: String
         var engine: String
         var venue: String
@@ -32,14 +34,27 @@ struct SignalService: Sendable {
         var rejectMessage: String?
         var duplicate: Bool
 
-        enum CodingKeys: String, CodingKey {
-            case engine, venue, model, strategy, symbol, side, type, status, quantity, duplicate
-            case clientOrderID = "client_order_id"
-            case filledQuantity = "filled_quantity"
-            case averageFillPrice = "average_fill_price"
-            case limitPrice = "limit_price"
-            case rejectReason = "reject_reason"
-            case rejectMessage = "reject_message"
+        /// The JSON body, keys sorted as every other answer of the API (`jsonResponse`); written
+        /// field by field, as `JSONEncoder` took a tenth of OPS's event loop per signal.
+        func json() -> [UInt8] {
+            var object = JSONObjectWriter(capacity: 384)
+            object.field("average_fill_price", averageFillPrice)
+            object.field("client_order_id", clientOrderID)
+            object.field("duplicate", duplicate)
+            object.field("engine", engine)
+            object.field("filled_quantity", filledQuantity)
+            object.field("limit_price", ifPresent: limitPrice)
+            object.field("model", model)
+            object.field("quantity", quantity)
+            object.field("reject_message", ifPresent: rejectMessage)
+            object.field("reject_reason", ifPresent: rejectReason)
+            object.field("side", side)
+            object.field("status", status)
+            object.field("strategy", strategy)
+            object.field("symbol", symbol)
+            object.field("type", type)
+            object.field("venue", venue)
+            return object.finish()
         }
     }
 

@@ -1,3 +1,4 @@
+import JSONWriter
 import Storage
 import TradingDomain
 
@@ -14,114 +15,54 @@ struct AuditLines: AppendLogLines {
     let entries: [AuditEntry]
 
     func render(into buffer: inout [UInt8]) {
-        // The writer borrows the storage while it writes (a swap, not a copy: appends stay in place).
-        var writer = LineWriter()
-        swap(&writer.buffer, &buffer)
-        for entry in entries { writer.write(entry) }
-        swap(&writer.buffer, &buffer)
-    }
-
-    /// JSON string escaping straight into the buffer; plain ASCII (ids, numbers) is copied as is.
-    static func appendEscaped(_ text: String, to buffer: inout [UInt8]) {
-        // Native strings are contiguous UTF-8: one scan and one copy, no per-byte iterator.
-        let copied = text.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
-            guard bytes.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C }) else { return false }
-            buffer.append(contentsOf: bytes)
-            return true
+        for entry in entries {
+            // The writer takes the buffer and hands it back (moves: appends stay in place).
+            var taken: [UInt8] = []
+            swap(&taken, &buffer)
+            var line = JSONObjectWriter(appendingTo: taken)
+            Self.write(entry, to: &line)
+            buffer = line.finish()
+            buffer.append(UInt8(ascii: "\n"))
         }
-        // Text that needs escaping, or is not contiguous: `escape` keeps plain characters as they are.
-        if copied != true { buffer.append(contentsOf: escape(text).utf8) }
     }
 
-    static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
+    /// One line's fields: when and what first, then the record.
+    static func write(_ entry: AuditEntry, to line: inout JSONObjectWriter) {
+        switch entry {
+        case .order(let kind, let unixNanos, let order, let extra):
+            line.field("ts_ns", max(0, unixNanos))
+            line.field("event", kind)
+            line.field("client_order_id", order.clientOrderID)
+            line.field("venue_order_id", order.venueOrderID)
+            line.field("symbol", order.instrument)
+            line.field("side", order.side.rawValue)
+            line.field("type", order.type.rawValue)
+            line.field("quantity", order.quantity)
+            line.field("limit_price", order.limitPrice)
+            line.field("status", order.status.rawValue)
+            line.field("filled", order.filledQuantity)
+            line.field("model", order.model)
+            if !order.rejectReason.isEmpty {
+                line.field("reason", order.rejectReason)
+                line.field("message", order.rejectMessage)
             }
-        }
-        return out
-    }
-
-    /// Writes a line field by field straight into the buffer: no array of pairs and no
-    /// intermediate String per line (numbers, decimals and instruments are written as bytes).
-    struct LineWriter {
-        var buffer: [UInt8] = []
-
-        mutating func write(_ entry: AuditEntry) {
-            switch entry {
-            case .order(let kind, let unixNanos, let order, let extra):
-                begin(kind, unixNanos)
-                field("client_order_id", order.clientOrderID)
-                field("venue_order_id", order.venueOrderID)
-                field("symbol", order.instrument)
-                field("side", order.side.rawValue)
-                field("type", order.type.rawValue)
-                field("quantity", order.quantity)
-                field("limit_price", order.limitPrice)
-                field("status", order.status.rawValue)
-                field("filled", order.filledQuantity)
-                field("model", order.model)
-                if !order.rejectReason.isEmpty {
-                    field("reason", order.rejectReason)
-                    field("message", order.rejectMessage)
-                }
-                for (key, value) in extra { field(key, value) }
-            case .fill(let unixNanos, let fill):
-                begin("fill", unixNanos)
-                field("trade_id", fill.tradeID)
-                field("client_order_id", fill.clientOrderID)
-                field("symbol", fill.instrument)
-                field("side", fill.side.rawValue)
-                field("quantity", fill.quantity)
-                field("price", fill.price)
-                field("fee", fill.fee)
-                field("realized_pnl", fill.realizedPnL)
-                field("model", fill.model)
-            case .note(let kind, let unixNanos, let fields):
-                begin(kind, unixNanos)
-                for (key, value) in fields { field(key, value) }
-            }
-            buffer.append(contentsOf: "\"}\n".utf8)
-        }
-
-        private mutating func begin(_ kind: String, _ unixNanos: Int64) {
-            buffer.append(contentsOf: #"{"ts_ns":"#.utf8)
-            Fixed.writeDigits(UInt64(max(0, unixNanos)), to: &buffer)
-            buffer.append(contentsOf: #","event":""#.utf8)
-            AuditLines.appendEscaped(kind, to: &buffer)
-        }
-
-        private mutating func key(_ key: String) {
-            buffer.append(contentsOf: #"",""#.utf8)
-            AuditLines.appendEscaped(key, to: &buffer)
-            buffer.append(contentsOf: #"":""#.utf8)
-        }
-
-        private mutating func field(_ name: String, _ value: String) {
-            key(name)
-            AuditLines.appendEscaped(value, to: &buffer)
-        }
-
-        private mutating func field(_ name: String, _ value: Fixed) {
-            key(name)
-            value.write(to: &buffer)
-        }
-
-        private mutating func field(_ name: String, _ value: InstrumentID) {
-            key(name)
-            AuditLines.appendEscaped(value.symbol, to: &buffer)  // validated when parsed; escaped all the same
-            buffer.append(UInt8(ascii: "."))
-            buffer.append(contentsOf: value.venue.rawValue.utf8)
+            for (key, value) in extra { line.field(key, value) }
+        case .fill(let unixNanos, let fill):
+            line.field("ts_ns", max(0, unixNanos))
+            line.field("event", "fill")
+            line.field("trade_id", fill.tradeID)
+            line.field("client_order_id", fill.clientOrderID)
+            line.field("symbol", fill.instrument)
+            line.field("side", fill.side.rawValue)
+            line.field("quantity", fill.quantity)
+            line.field("price", fill.price)
+            line.field("fee", fill.fee)
+            line.field("realized_pnl", fill.realizedPnL)
+            line.field("model", fill.model)
+        case .note(let kind, let unixNanos, let fields):
+            line.field("ts_ns", max(0, unixNanos))
+            line.field("event", kind)
+            for (key, value) in fields { line.field(key, value) }
         }
     }
 }
