@@ -8,10 +8,13 @@ public final class EngineSupervisor: Sendable {
     public let links: [EngineLink]
     /// Engine id → the models fleet.yaml assigns to it.
     private let assignments: [String: Set<String>]
+    /// `links` by venue, in id order: looked up for every signal, so sorted once.
+    private let byVenue: [Venue: [EngineLink]]
 
     public init(links: [EngineLink], assignments: [String: [String]] = [:]) {
         self.links = links
         self.assignments = assignments.mapValues(Set.init)
+        self.byVenue = Dictionary(grouping: links, by: \.venue).mapValues { $0.sorted { $0.id < $1.id } }
     }
 
     /// Runs every link until cancelled.
@@ -24,9 +27,7 @@ public final class EngineSupervisor: Sendable {
     public func link(id: String) -> EngineLink? { links.first { $0.id == id } }
 
     /// The engines configured for `venue`, in id order.
-    public func engines(venue: Venue) -> [EngineLink] {
-        links.filter { $0.venue == venue }.sorted { $0.id < $1.id }
-    }
+    public func engines(venue: Venue) -> [EngineLink] { byVenue[venue] ?? [] }
 
     /// The engine of `venue` that trades `model`: the one fleet.yaml assigns it to, else a stable
     /// choice (a hash of the model name over the configured engines, up or not). Either way a model's

@@ -67,15 +67,21 @@ struct SignalService: Sendable {
             throw APIError(.init(code: error.httpStatus), error.code, error.message)
         }
         let venue = signal.instrument.venue
-        guard !supervisor.engines(venue: venue).isEmpty else {
+        let engines = supervisor.engines(venue: venue)
+        guard !engines.isEmpty else {
             metrics.signal(outcome: "no_engine")
             throw APIError(
                 .unprocessableContent, "UNKNOWN_VENUE", "no engine for venue \(venue.rawValue) in fleet.yaml")
         }
-        // Refuse a symbol no engine of the venue quotes before anything is recorded.
-        var symbols = Set<String>()
-        for engine in supervisor.engines(venue: venue) { symbols.formUnion(engine.symbols) }
-        if !symbols.isEmpty, !symbols.contains(signal.instrument.description) {
+        // Refuse a symbol no engine of the venue quotes before anything is recorded (engines that
+        // have not said what they quote yet refuse nothing). No union per signal: it hashed every
+        // symbol of the venue for each one.
+        let symbol = signal.instrument.description
+        if !engines.contains(where: { $0.symbols.contains(symbol) }),
+            !engines.allSatisfy({ $0.symbols.isEmpty })
+        {
+            var symbols = Set<String>()
+            for engine in engines { symbols.formUnion(engine.symbols) }
             metrics.signal(outcome: "unknown_symbol")
             throw APIError(
                 .unprocessableContent, "UNKNOWN_SYMBOL",
