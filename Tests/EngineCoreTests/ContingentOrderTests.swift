@@ -194,13 +194,15 @@ struct ContingentOrderTests {
         _ = try await harness.engine.recover()
         let bad: [SubmitCommand] = [
             try command("s1", .sell, .stop, "0.1", instrument: harness.btc),  // no stop price
-            try command("s2", .sell, .stopLimit, "0.1", instrument: harness.btc) { $0.stopPrice = Fixed(1) },  // no limit
+            // no limit
+            try command("s2", .sell, .stopLimit, "0.1", instrument: harness.btc) { $0.stopPrice = Fixed(1) },
             try command("s3", .sell, .trailingStop, "0.1", instrument: harness.btc),  // no distance
             try command("s4", .buy, .market, "0.1", instrument: harness.btc) {  // take-profit below stop-loss
                 $0.takeProfitPrice = Fixed(100)
                 $0.stopLossPrice = Fixed(200)
             },
-            try command("s5", .buy, .market, "0.1", instrument: harness.btc) { $0.ocoStopPrice = Fixed(100) },  // OCO needs LIMIT
+            // OCO needs LIMIT
+            try command("s5", .buy, .market, "0.1", instrument: harness.btc) { $0.ocoStopPrice = Fixed(100) },
         ]
         for command in bad {
             await #expect(throws: EngineError.self, "\(command.clientOrderID)") {

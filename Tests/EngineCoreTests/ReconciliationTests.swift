@@ -76,7 +76,8 @@ struct ReconciliationTests {
         let harness = try EngineHarness(limits: limits)
         _ = try await harness.engine.recover()
         await harness.engine.heartbeat()  // the day opens at the starting equity
-        _ = try await harness.engine.submit(try harness.market("spread", .buy, "0.1"))  // paying the spread loses at mid
+        // Paying the spread loses at mid.
+        _ = try await harness.engine.submit(try harness.market("spread", .buy, "0.1"))
         await harness.engine.heartbeat()
         #expect(await harness.engine.tradingMode == .closeOnly)
 

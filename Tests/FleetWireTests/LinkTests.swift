@@ -47,7 +47,7 @@ struct LinkTests {
         }
     }
 
-    static let secret = try! FleetSecret(Array("link-test-secret-0123456789".utf8))
+    static func secret() throws -> FleetSecret { try FleetSecret(Array("link-test-secret-0123456789".utf8)) }
     let group = MultiThreadedEventLoopGroup.singleton
 
     func startServer(
@@ -56,14 +56,14 @@ struct LinkTests {
     ) async throws -> (FleetServer, Int) {
         let server = try await FleetServer.start(
             configuration: .init(host: "127.0.0.1", port: 0, maxConcurrentRequests: maxConcurrentRequests),
-            service: service, secret: Self.secret, group: group, logger: Logger(label: "test"))
+            service: service, secret: try Self.secret(), group: group, logger: Logger(label: "test"))
         return (server, try #require(server.localAddress?.port))
     }
 
     /// An authenticated client link to the test server.
     func connect(_ port: Int) async throws -> FleetClient {
         try await FleetClient.connect(
-            host: "127.0.0.1", port: port, secret: Self.secret, configuration: .init(clientID: "t"), group: group)
+            host: "127.0.0.1", port: port, secret: try Self.secret(), configuration: .init(clientID: "t"), group: group)
     }
 
     @Test func manyCallsInFlightAreMatchedByStreamID() async throws {
@@ -279,7 +279,7 @@ struct LinkTests {
         // The client's own loop, blocked by its event handler: nothing else shares it.
         let clientGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let client = try await FleetClient.connect(
-            host: "127.0.0.1", port: port, secret: Self.secret, configuration: .init(clientID: "slow"),
+            host: "127.0.0.1", port: port, secret: try Self.secret(), configuration: .init(clientID: "slow"),
             group: clientGroup)
         let release = DispatchSemaphore(value: 0)
         let blocked = NIOLockedValueBox(false)
@@ -313,7 +313,7 @@ struct LinkTests {
         let (server, port) = try await startServer(service)
         let goaways = NIOLockedValueBox<[Fleet_V1_GoAway]>([])
         let client = try await FleetClient.connect(
-            host: "127.0.0.1", port: port, secret: Self.secret, configuration: .init(clientID: "t"), group: group,
+            host: "127.0.0.1", port: port, secret: try Self.secret(), configuration: .init(clientID: "t"), group: group,
             onGoAway: { goaway in goaways.withLockedValue { $0.append(goaway) } })
         async let slow = client.call(.health, payload: Data(), deadlineUnixNanos: 0)
         try await Task.sleep(for: .milliseconds(50))
