@@ -152,7 +152,16 @@ public actor SignalRouter {
         flushScheduled = true
         let commits = store.groupCommit
         if commits.isSyncing {
-            commits.whenDurable(commits.lastTicket) { _ in Task { await self.flush() } }
+            let ticket = commits.lastTicket
+            Task {
+                // Waits on this actor: the sync's callback resumes the task straight onto the
+                // actor's executor. A `Task` made in the callback started on the global pool, one
+                // more thread woken on the way to the flush.
+                await withCheckedContinuation { continuation in
+                    commits.whenDurable(ticket) { _ in continuation.resume() }
+                }
+                self.flush()
+            }
         } else {
             Task { self.flush() }
         }

@@ -45,7 +45,17 @@ extension Engine {
         guard !flushScheduled else { return }
         flushScheduled = true
         if groupCommit.isSyncing {
-            groupCommit.whenDurable(groupCommit.lastTicket) { _ in Task { await self.flush() } }
+            let groupCommit = self.groupCommit
+            let ticket = groupCommit.lastTicket
+            Task {
+                // Waits on this actor: the sync's callback resumes the task straight onto the
+                // actor's executor. A `Task` made in the callback started on the global pool, one
+                // more thread woken on the way to the flush.
+                await withCheckedContinuation { continuation in
+                    groupCommit.whenDurable(ticket) { _ in continuation.resume() }
+                }
+                self.flush()
+            }
         } else {
             Task { self.flush() }
         }
