@@ -81,10 +81,26 @@ public final class LocalFleet: @unchecked Sendable {
             throw FleetTestError("ops did not start:\n\(process.log)")
         }
         if waitForEngines {
-            guard eventually({ self.enginesUp() == self.engines.count }) else {
+            guard waitUntil("ops connected to every engine", { self.enginesUp() == self.engines.count }) else {
                 throw FleetTestError("ops did not connect to the engines:\n\(process.log)")
             }
         }
+    }
+
+    /// `eventually`, and when `condition` never holds, the end of every process's log goes to
+    /// standard error (the test's output): the fleet's directory, logs included, is deleted with it,
+    /// so a wait that timed out would otherwise leave nothing to read.
+    public func waitUntil(_ what: String, timeout: Double = 30, _ condition: () -> Bool) -> Bool {
+        if eventually(timeout: timeout, condition) { return true }
+        var report = "LocalFleet: \(what) did not happen within \(Int(timeout)) s\n"
+        let processes = engines.sorted { $0.key < $1.key }.map(\.value) + (ops.map { [$0] } ?? [])
+        for process in processes {
+            let tail = process.log.split(separator: "\n", omittingEmptySubsequences: false).suffix(40)
+            report += "--- \(process.name) (running: \(process.isRunning)), last lines of its log:\n"
+            report += tail.joined(separator: "\n") + "\n"
+        }
+        FileHandle.standardError.write(Data(report.utf8))
+        return false
     }
 
     public func enginesUp() -> Int {

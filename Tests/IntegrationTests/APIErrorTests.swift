@@ -53,7 +53,7 @@ struct APIErrorTests {
 
         // Engine down: 503.
         fleet.engines["paper-1"]?.kill9()
-        #expect(eventually { fleet.enginesUp() == 0 })
+        #expect(fleet.waitUntil("no engine up") { fleet.enginesUp() == 0 })
         let down = fleet.signal(good)
         #expect(down?.status == 503)
         #expect(code(down) == "ENGINE_DOWN")

@@ -20,7 +20,7 @@ struct CrashRecoveryTests {
         fleet.engines["paper-1"]?.kill9()  // right after the acknowledgement
 
         try fleet.startEngine("paper-1")
-        #expect(eventually { fleet.enginesUp() == 1 })
+        #expect(fleet.waitUntil("one engine up") { fleet.enginesUp() == 1 })
         let retry = try #require(json(fleet.signal(body, key: "crash-1")))
         #expect(retry["client_order_id"] as? String == clientOrderID)
         #expect(retry["duplicate"] as? Bool == true)

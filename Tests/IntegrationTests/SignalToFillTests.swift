@@ -64,12 +64,12 @@ struct SignalToFillTests {
         // A retry whose engine is down waits for that engine (503): it is never sent to another
         // engine, which would not know the client order id and would trade it a second time.
         fleet.engines["paper-2"]?.kill9()
-        #expect(eventually { fleet.enginesUp() == 1 })
+        #expect(fleet.waitUntil("one engine up") { fleet.enginesUp() == 1 })
         let retry = fleet.signal(
             #"{"symbol":"BTCUSDT.PAPER","side":"BUY","quantity":"0.01","model":"m-beta"}"#, key: "b-1")
         #expect(retry?.status == 503)
         try fleet.startEngine("paper-2")
-        #expect(eventually { fleet.enginesUp() == 2 })
+        #expect(fleet.waitUntil("two engines up") { fleet.enginesUp() == 2 })
         let replay = try #require(
             json(
                 fleet.signal(#"{"symbol":"BTCUSDT.PAPER","side":"BUY","quantity":"0.01","model":"m-beta"}"#, key: "b-1")
