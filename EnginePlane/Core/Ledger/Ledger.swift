@@ -139,9 +139,7 @@ public final class Ledger {
             .run()
             if database.changes > 0 { return }
         }
-        try database.statement(
-            "INSERT INTO orders (\(Self.orderColumns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-        )
+        try database.statement(Self.insertOrder)
         .bind(1, order.clientOrderID).bind(2, order.venueOrderID).bind(3, order.instrument.description)
         .bind(4, order.side.rawValue).bind(5, order.type.rawValue).bind(6, order.timeInForce.rawValue)
         .bind(7, order.quantity.units).bind(8, order.quoteQuantity.units).bind(9, order.limitPrice.units)
@@ -163,11 +161,17 @@ public final class Ledger {
         created_ns, updated_ns, stop_price, trailing_offset, trailing_bps, water_mark, parent_id, oco_group
         """
 
+    // Made once: these two run for every new order, and interpolating them per call allocated and
+    // copied ~350 bytes each time before the statement cache could even look them up.
+    static let insertOrder =
+        "INSERT INTO orders (\(orderColumns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    static let selectOrderByID = "SELECT \(orderColumns) FROM orders WHERE client_order_id = ?"
+
     public func order(_ clientOrderID: String) throws(StorageError) -> OrderRecord? {
         // Read inside the batch's transaction: a read on its own is a read transaction of its own
         // (WAL-index locks and header checks, several fcntl calls), and the batch writes anyway.
         try beginIfNeeded()
-        let statement = try database.statement("SELECT \(Self.orderColumns) FROM orders WHERE client_order_id = ?")
+        let statement = try database.statement(Self.selectOrderByID)
         statement.bind(1, clientOrderID)
         guard try statement.step() else { return nil }
         return try Self.decodeOrder(statement)
