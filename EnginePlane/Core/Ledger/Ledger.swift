@@ -140,15 +140,15 @@ public final class Ledger {
             if database.changes > 0 { return }
         }
         try database.statement(Self.insertOrder)
-        .bind(1, order.clientOrderID).bind(2, order.venueOrderID).bind(3, order.instrument.description)
-        .bind(4, order.side.rawValue).bind(5, order.type.rawValue).bind(6, order.timeInForce.rawValue)
-        .bind(7, order.quantity.units).bind(8, order.quoteQuantity.units).bind(9, order.limitPrice.units)
-        .bind(10, order.status.rawValue).bind(11, order.filledQuantity.units).bind(12, order.averageFillPrice.units)
-        .bind(13, order.rejectReason).bind(14, order.rejectMessage).bind(15, order.model).bind(16, order.strategy)
-        .bind(17, order.createdUnixNanos).bind(18, order.updatedUnixNanos)
-        .bind(19, order.stopPrice.units).bind(20, order.trailingOffset.units).bind(21, order.trailingBps)
-        .bind(22, order.waterMark.units).bind(23, order.parentID).bind(24, order.ocoGroup)
-        .run()
+            .bind(1, order.clientOrderID).bind(2, order.venueOrderID).bind(3, order.instrument.description)
+            .bind(4, order.side.rawValue).bind(5, order.type.rawValue).bind(6, order.timeInForce.rawValue)
+            .bind(7, order.quantity.units).bind(8, order.quoteQuantity.units).bind(9, order.limitPrice.units)
+            .bind(10, order.status.rawValue).bind(11, order.filledQuantity.units).bind(12, order.averageFillPrice.units)
+            .bind(13, order.rejectReason).bind(14, order.rejectMessage).bind(15, order.model).bind(16, order.strategy)
+            .bind(17, order.createdUnixNanos).bind(18, order.updatedUnixNanos)
+            .bind(19, order.stopPrice.units).bind(20, order.trailingOffset.units).bind(21, order.trailingBps)
+            .bind(22, order.waterMark.units).bind(23, order.parentID).bind(24, order.ocoGroup)
+            .run()
     }
 
     /// An open order's statuses, as comparisons (see `migrate`); orders_open3 indexes these rows.
