@@ -16,7 +16,7 @@ public struct JSONObjectWriter {
     public init(capacity: Int = 256) {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(capacity)
-        self.init(appendingTo: bytes)
+        self.init(appendingTo: consume bytes)
     }
 
     /// Starts an object at the end of `bytes` (many audit lines share one buffer; `finish` hands

@@ -19,7 +19,7 @@ struct AuditLines: AppendLogLines {
             // The writer takes the buffer and hands it back (moves: appends stay in place).
             var taken: [UInt8] = []
             swap(&taken, &buffer)
-            var line = JSONObjectWriter(appendingTo: taken)
+            var line = JSONObjectWriter(appendingTo: consume taken)
             Self.write(entry, to: &line)
             buffer = line.finish()
             buffer.append(UInt8(ascii: "\n"))
