@@ -101,8 +101,9 @@ if [ "$grpc_twins" = 1 ]; then
     > "$work/grpc-engine.log" 2>&1 &
 fi
 printf 'engines:\n  - id: bench-1\n    venue: PAPER\n    address: 127.0.0.1:%d\n' $rpc_port > "$work/fleet.yaml"
+# --max-connections: the open-loop signal run keeps 512 connections (its --concurrency) open.
 "$bin/ops" serve --config "$work/fleet.yaml" --listen 127.0.0.1:$ops_port --state-dir "$work/ops" --log-level warning \
-  > "$work/ops.log" 2>&1 &
+  --max-connections 1024 > "$work/ops.log" 2>&1 &
 for _ in $(seq 1 100); do
   curl -sf "http://127.0.0.1:$ops_port/readyz" >/dev/null 2>&1 && break
   sleep 0.2

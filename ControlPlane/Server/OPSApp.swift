@@ -28,12 +28,24 @@ public enum OPSApp {
         public var logLevel: String
         /// How long X-Idempotency-Key values are remembered.
         public var idempotencyKeyLifetime: Duration
+        /// HTTP connections open at once. Beyond it OPS stops accepting: new clients wait in the
+        /// listen backlog (then are refused) instead of taking file descriptors the engine links need.
+        public var maxConnections: Int
+        /// A keep-alive connection with no request for this long is closed. A response still being
+        /// written (the dashboard's event stream) keeps its connection.
+        public var idleTimeout: Duration
+
+        public static let defaultMaxConnections = 512
+        public static let defaultIdleTimeout: Duration = .seconds(60)
 
         public init(
             config: String, listen: String, stateDir: String, fleetSecretFile: String?, logLevel: String,
-            idempotencyKeyLifetime: Duration = .seconds(86_400)
+            idempotencyKeyLifetime: Duration = .seconds(86_400), maxConnections: Int = Options.defaultMaxConnections,
+            idleTimeout: Duration = Options.defaultIdleTimeout
         ) {
             self.idempotencyKeyLifetime = idempotencyKeyLifetime
+            self.maxConnections = maxConnections
+            self.idleTimeout = idleTimeout
             self.config = config
             self.listen = listen
             self.stateDir = stateDir
@@ -67,6 +79,25 @@ public enum OPSApp {
             throw OPSConfigError(file: "--listen", line: nil, message: "'\(options.listen)' is not HOST:PORT")
         }
         let host = String(options.listen[..<colon])
+        guard options.maxConnections > 0 else {
+            throw OPSConfigError(file: "--max-connections", line: nil, message: "must be at least 1")
+        }
+        guard options.idleTimeout > .zero else {
+            throw OPSConfigError(file: "--idle-timeout", line: nil, message: "must be more than 0 seconds")
+        }
+        // Each connection is a descriptor; so are the engine links (two each while one reconnects),
+        // the state databases and the event loop's own.
+        let descriptorsNeeded = options.maxConnections + 64 + 2 * fleet.engines.count
+        let descriptorLimit = FileDescriptorLimit.raise(toAtLeast: descriptorsNeeded)
+        guard descriptorLimit >= descriptorsNeeded else {
+            throw OPSConfigError(
+                file: "--max-connections", line: nil,
+                message: """
+                    \(options.maxConnections) connections need about \(descriptorsNeeded) open files and this \
+                    process may open \(descriptorLimit): lower --max-connections or raise the limit \
+                    (LimitNOFILE= in the systemd unit, ulimit -n in a shell)
+                    """)
+        }
         do {
             try FileManager.default.createDirectory(atPath: options.stateDir, withIntermediateDirectories: true)
         } catch {
@@ -119,7 +150,10 @@ public enum OPSApp {
             startedAt: WallClock.nowUnixNanos())
         let app = Application(
             router: makeRouter(context, token: token),
-            configuration: .init(address: .hostname(host, port: port), serverName: "ops"),
+            server: .http1(configuration: .init(idleTimeout: TimeAmount(options.idleTimeout))),
+            configuration: .init(
+                address: .hostname(host, port: port), serverName: "ops",
+                availableConnectionsDelegate: .maximum(options.maxConnections, logger: logger)),
             onServerRunning: { channel in
                 logger.notice(
                     "OPS API listening",

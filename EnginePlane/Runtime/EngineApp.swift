@@ -63,6 +63,20 @@ public enum EngineApp {
             ?? .defaults(venue: venue)
         let rpcAddress = try parseAddress(options.listen, flag: "--listen")
         let metricsAddress = try parseAddress(options.metricsListen, flag: "--metrics-listen")
+        guard options.maxConnections > 0 else {
+            throw ConfigError(file: "--max-connections", message: "must be at least 1")
+        }
+        // Links, the metrics server's connections, the ledger, its WAL and the audit are descriptors.
+        let descriptorsNeeded = options.maxConnections + 128
+        let descriptorLimit = FileDescriptorLimit.raise(toAtLeast: descriptorsNeeded)
+        guard descriptorLimit >= descriptorsNeeded else {
+            throw ConfigError(
+                file: "--max-connections",
+                message: """
+                    \(options.maxConnections) links need about \(descriptorsNeeded) open files and this process \
+                    may open \(descriptorLimit): lower --max-connections or raise the limit (LimitNOFILE=, ulimit -n)
+                    """)
+        }
         let secret: FleetSecret
         do {
             secret = try FleetSecret.load(
@@ -112,7 +126,8 @@ public enum EngineApp {
         let venueName = venue
         let configPath = options.config
         let lifecycle = EngineService(
-            engine: engine, venueClient: venueClient, metrics: metrics, secret: secret, rpcAddress: rpcAddress,
+            engine: engine, venueClient: venueClient, metrics: metrics, secret: secret,
+            rpc: .init(host: rpcAddress.host, port: rpcAddress.port, maxConnections: options.maxConnections),
             notifier: notifier, logger: logger, version: version, status: { status.withLock { $0 } },
             setStatus: setStatus,
             readyText:
@@ -168,9 +183,13 @@ public enum EngineApp {
         }
         var appLogger = logger
         appLogger.logLevel = .warning
+        // Scrapers and health checks only: a few connections, and idle ones closed.
         return Application(
             router: router,
-            configuration: .init(address: .hostname(address.host, port: address.port), serverName: "engine"),
+            server: .http1(configuration: .init(idleTimeout: .seconds(60))),
+            configuration: .init(
+                address: .hostname(address.host, port: address.port), serverName: "engine",
+                availableConnectionsDelegate: .maximum(32, logger: appLogger)),
             logger: appLogger)
     }
 }
@@ -184,7 +203,7 @@ struct EngineService: Service {
     let venueClient: any VenueClient
     let metrics: EngineMetrics
     let secret: FleetSecret
-    let rpcAddress: (host: String, port: Int)
+    let rpc: FleetServer.Configuration
     let notifier: SystemdNotifier
     let logger: Logger
     let version: String
@@ -225,7 +244,7 @@ struct EngineService: Service {
         }
         let service = EngineRPCService(engine: engine, version: version, status: status)
         let link = try await FleetServer.start(
-            configuration: .init(host: rpcAddress.host, port: rpcAddress.port), service: service, secret: secret,
+            configuration: rpc, service: service, secret: secret,
             group: linkGroup, taskExecutor: linkExecutor, logger: logger)
         try await engine.markReady()
         metrics.setReady(true)

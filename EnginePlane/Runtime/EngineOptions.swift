@@ -42,6 +42,13 @@ public struct EngineOptions: ParsableArguments, Sendable {
     )
     public var killSwitchFile: String?
 
+    @Option(
+        help: """
+            RPC links open at once (OPS instances and operators' tools); one more is refused with \
+            RESOURCE_EXHAUSTED.
+            """)
+    public var maxConnections: Int = 64
+
     public init() {}
 }
 

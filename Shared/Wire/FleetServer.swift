@@ -14,6 +14,14 @@ public final class FleetServer: Sendable {
         public var idleTimeout: TimeAmount
         /// Requests of one link that run at once; the link is not read while more wait.
         public var maxConcurrentRequests: Int
+        /// Links open at once. One more is answered GOAWAY (RESOURCE_EXHAUSTED) and closed, so a
+        /// client that leaks connections cannot take the descriptors the ledger and OPS's link need.
+        public var maxConnections: Int
+        /// A link that has not proven the fleet secret this long after it opened is closed (pings
+        /// before authentication do not keep it open).
+        public var authenticationTimeout: TimeAmount
+        /// OPS instances, operators' tools and a reconnect or two: far below this.
+        public static let defaultMaxConnections = 64
         /// Well above what batching needs (at 256 in flight a group commit already holds hundreds
         /// of orders), and a bounded amount of memory per link.
         public static let defaultMaxConcurrentRequests = 1024
@@ -21,9 +29,13 @@ public final class FleetServer: Sendable {
         public init(
             host: String, port: Int, maxFrameSize: Int = FrameDecoder.defaultMaxFrameSize,
             idleTimeout: TimeAmount = .seconds(30),
-            maxConcurrentRequests: Int = Configuration.defaultMaxConcurrentRequests
+            maxConcurrentRequests: Int = Configuration.defaultMaxConcurrentRequests,
+            maxConnections: Int = Configuration.defaultMaxConnections,
+            authenticationTimeout: TimeAmount = .seconds(10)
         ) {
             self.maxConcurrentRequests = maxConcurrentRequests
+            self.maxConnections = max(1, maxConnections)
+            self.authenticationTimeout = authenticationTimeout
             self.host = host
             self.port = port
             self.maxFrameSize = maxFrameSize
@@ -65,8 +77,29 @@ public final class FleetServer: Sendable {
             )
             .childChannelInitializer { child in
                 let key = ObjectIdentifier(child)
-                connections.withLockedValue { $0[key] = child }
-                child.closeFuture.whenComplete { _ in _ = connections.withLockedValue { $0.removeValue(forKey: key) } }
+                let admitted = connections.withLockedValue { open in
+                    guard open.count < configuration.maxConnections else { return false }
+                    open[key] = child
+                    return true
+                }
+                if admitted {
+                    child.closeFuture.whenComplete { _ in
+                        _ = connections.withLockedValue { $0.removeValue(forKey: key) }
+                    }
+                } else {
+                    logger.warning(
+                        "refusing a link: too many open",
+                        metadata: [
+                            "limit": "\(configuration.maxConnections)",
+                            "peer": "\(child.remoteAddress.map { "\($0)" } ?? "?")",
+                        ])
+                }
+                let refusal =
+                    admitted
+                    ? nil
+                    : RPCStatus(
+                        .resourceExhausted,
+                        "the engine serves at most \(configuration.maxConnections) links at once; try again later")
                 let shared = taskExecutor.flatMap { $0.eventLoop === child.eventLoop ? $0 : nil }
                 return child.eventLoop.makeCompletedFuture {
                     try child.pipeline.syncOperations.addHandlers([
@@ -75,7 +108,9 @@ public final class FleetServer: Sendable {
                         MessageToByteHandler(FrameEncoder()),
                         ServerConnectionHandler(
                             service: service, secret: secret, executor: shared,
-                            maxConcurrentRequests: configuration.maxConcurrentRequests, logger: logger),
+                            maxConcurrentRequests: configuration.maxConcurrentRequests,
+                            authenticationTimeout: configuration.authenticationTimeout, refusal: refusal,
+                            logger: logger),
                     ])
                 }
             }

@@ -48,11 +48,20 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     /// `EventLoopSerialExecutor`), it is that one, so the actor's own calls need no hop either.
     private var executor: EventLoopTaskExecutor?
 
+    /// Closes the link if it has not authenticated by then.
+    private let authenticationTimeout: TimeAmount
+    private var authenticationDeadline: Scheduled<Void>?
+    /// Set when the server is at its link limit: the link is told why and closed at once.
+    private let refusal: RPCStatus?
+
     init(
         service: any FleetService, secret: FleetSecret, executor: EventLoopTaskExecutor? = nil,
-        maxConcurrentRequests: Int = FleetServer.Configuration.defaultMaxConcurrentRequests, logger: Logger
+        maxConcurrentRequests: Int = FleetServer.Configuration.defaultMaxConcurrentRequests,
+        authenticationTimeout: TimeAmount = .seconds(10), refusal: RPCStatus? = nil, logger: Logger
     ) {
         self.maxConcurrentRequests = max(1, maxConcurrentRequests)
+        self.authenticationTimeout = authenticationTimeout
+        self.refusal = refusal
         self.executor = executor
         self.service = service
         self.secret = secret
@@ -60,7 +69,23 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
+        if let refusal {
+            sendGoAway(context: context, status: refusal, close: true)
+            context.fireChannelActive()
+            return
+        }
         if executor == nil { executor = EventLoopTaskExecutor(context.eventLoop) }
+        let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        let timeout = authenticationTimeout
+        authenticationDeadline = context.eventLoop.scheduleTask(in: timeout) {
+            let (handler, context) = loopBound.value
+            guard case .awaitingAuth = handler.state else { return }
+            handler.logger.warning("closing a link that did not authenticate in time")
+            handler.sendGoAway(
+                context: context,
+                status: RPCStatus(.unauthenticated, "no authentication within \(timeout.nanoseconds / 1_000_000) ms"),
+                close: true)
+        }
         let nonce = Digest.randomBytes(LinkAuthentication.nonceLength)
         state = .awaitingAuth(serverNonce: nonce)
         var hello = Fleet_V1_Hello()
@@ -76,6 +101,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         state = .closed
+        authenticationDeadline?.cancel()
+        authenticationDeadline = nil
         waiting.removeAll()  // never started: a retry with the same client order id is safe
         context.fireChannelInactive()
     }
@@ -174,6 +201,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             LinkAuthentication.serverMAC(
                 secret: secret, clientNonce: clientNonce, serverNonce: serverNonce, serverID: service.serverID))
         state = .ready(clientID: auth.clientID)
+        authenticationDeadline?.cancel()
+        authenticationDeadline = nil
         logger.info("link authenticated", metadata: ["client": "\(auth.clientID)"])
         context.writeAndFlush(wrapOutboundOut(.frame(frame)), promise: nil)
     }

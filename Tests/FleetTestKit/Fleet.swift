@@ -58,7 +58,7 @@ public final class LocalFleet: @unchecked Sendable {
 
     public func startOPS(
         weights: String = #"{"demo":{"m-alpha":3,"m-beta":1}}"#, models: [String: [String]] = [:],
-        waitForEngines: Bool = true
+        waitForEngines: Bool = true, extra: [String] = []
     ) throws {
         var yaml = "engines:\n"
         for spec in specs {
@@ -72,7 +72,7 @@ public final class LocalFleet: @unchecked Sendable {
             arguments: [
                 "serve", "--config", "\(directory.path)/fleet.yaml", "--listen", "127.0.0.1:\(opsPort)", "--state-dir",
                 "\(directory.path)/ops",
-            ],
+            ] + extra,
             environment: ["FLEET_SECRET": LocalFleet.secret, "OPS_API_TOKEN": LocalFleet.token],
             logPath: "\(directory.path)/ops.log")
         ops = process

@@ -52,10 +52,15 @@ struct LinkTests {
 
     func startServer(
         _ service: RecordingService,
-        maxConcurrentRequests: Int = FleetServer.Configuration.defaultMaxConcurrentRequests
+        maxConcurrentRequests: Int = FleetServer.Configuration.defaultMaxConcurrentRequests,
+        maxConnections: Int = FleetServer.Configuration.defaultMaxConnections,
+        authenticationTimeout: TimeAmount = .seconds(10)
     ) async throws -> (FleetServer, Int) {
         let server = try await FleetServer.start(
-            configuration: .init(host: "127.0.0.1", port: 0, maxConcurrentRequests: maxConcurrentRequests),
+            configuration: .init(
+                host: "127.0.0.1", port: 0, maxConcurrentRequests: maxConcurrentRequests,
+                maxConnections: maxConnections,
+                authenticationTimeout: authenticationTimeout),
             service: service, secret: try Self.secret(), group: group, logger: Logger(label: "test"))
         return (server, try #require(server.localAddress?.port))
     }
@@ -180,6 +185,48 @@ struct LinkTests {
             _ = try await FleetClient.connect(
                 host: "127.0.0.1", port: port, secret: wrong, configuration: .init(clientID: "t"), group: group)
         }
+        #expect(service.handled.withLockedValue { $0 }.isEmpty)
+        await server.shutdown()
+    }
+
+    @Test func aLinkBeyondTheLimitIsRefusedWithResourceExhaustedUntilOneCloses() async throws {
+        let service = RecordingService()
+        let (server, port) = try await startServer(service, maxConnections: 1)
+        let first = try await connect(port)
+        do {
+            _ = try await connect(port)
+            Issue.record("a second link was accepted beyond the limit of one")
+        } catch let status as RPCStatus {
+            #expect(status.code == .resourceExhausted)
+            #expect(status.message.contains("at most 1 links"))
+        }
+        // The first link still works.
+        #expect(try await first.call(.noop, payload: Data("still".utf8), deadlineUnixNanos: 0) == Data("still".utf8))
+        await first.close()
+        // Its slot frees once the server has seen it close.
+        var second: FleetClient?
+        for _ in 0..<200 where second == nil {
+            second = try? await connect(port)
+            if second == nil { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        let reconnected = try #require(second)
+        #expect(
+            try await reconnected.call(.noop, payload: Data("again".utf8), deadlineUnixNanos: 0) == Data("again".utf8))
+        await reconnected.close()
+        await server.shutdown()
+    }
+
+    @Test func aLinkThatDoesNotAuthenticateInTimeIsClosed() async throws {
+        let service = RecordingService()
+        let (server, port) = try await startServer(service, authenticationTimeout: .milliseconds(200))
+        // A peer that only pings: pings do not keep an unauthenticated link open.
+        var ping = Fleet_V1_Frame()
+        ping.ping.payload = Data("p".utf8)
+        let frames = try RawPeer.exchange(port: port, send: [try ping.wireBytes()])
+        #expect(frames.first?.hello.serverID == "test-engine")
+        let goaway = try #require(frames.last)
+        #expect(goaway.goaway.code == .unauthenticated)
+        #expect(goaway.goaway.reason.contains("no authentication within 200 ms"))
         #expect(service.handled.withLockedValue { $0 }.isEmpty)
         await server.shutdown()
     }

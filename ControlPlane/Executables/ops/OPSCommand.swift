@@ -44,12 +44,21 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @Option(
+        help: ArgumentHelp(
+            "HTTP connections open at once; more wait in the listen backlog until one closes.",
+            discussion: "OPS raises its open-file limit to fit them, or refuses to start if it cannot."))
+    var maxConnections: Int = OPSApp.Options.defaultMaxConnections
+
+    @Option(help: "Seconds before a keep-alive HTTP connection with no request is closed (event streams stay open).")
+    var idleTimeout: Int = Int(OPSApp.Options.defaultIdleTimeout.components.seconds)
+
     func run() async throws {
         do {
             try await OPSApp.run(
                 .init(
                     config: config, listen: listen, stateDir: stateDir, fleetSecretFile: fleetSecretFile,
-                    logLevel: logLevel))
+                    logLevel: logLevel, maxConnections: maxConnections, idleTimeout: .seconds(idleTimeout)))
         } catch let error as OPSConfigError {
             printError("ops: configuration error: \(error)")
             throw ExitCode(2)
