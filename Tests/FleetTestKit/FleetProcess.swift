@@ -1,5 +1,6 @@
 import CurlHTTP
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -92,18 +93,49 @@ public final class TemporaryDirectory: @unchecked Sendable {
     }
 }
 
-/// A TCP port nothing listens on right now.
+/// A port no other test in this process was given, and free when handed out.
+///
+/// Ports come from below the kernel's ephemeral range, and each is handed out once per test run.
+/// `bind(0)` took them from the ephemeral range: between a probe and the engine's own bind, and
+/// while a test restarts an engine on its port, another test could be given the same port or an
+/// outgoing connection take it, and every test's fleet shares one secret, so an OPS could link to
+/// another test's engine.
 public func freePort() -> Int {
+    let lowestEphemeral = ephemeralPortRangeStart()
+    let candidates = lowestEphemeral > 20_000 ? 10_000..<lowestEphemeral : 0..<0
+    for _ in 0..<1_000 {
+        let port = candidates.isEmpty ? 0 : Int.random(in: candidates)
+        guard let bound = bindProbe(port: port) else { continue }
+        if handedOutPorts.withLock({ $0.insert(bound).inserted }) { return bound }
+    }
+    while true {  // the range below is full: any free port, as bind(0) gives it
+        if let bound = bindProbe(port: 0), handedOutPorts.withLock({ $0.insert(bound).inserted }) { return bound }
+    }
+}
+
+private let handedOutPorts = Mutex<Set<Int>>([])
+
+/// The first port of `net.ipv4.ip_local_port_range` (32768 unless changed).
+private func ephemeralPortRangeStart() -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8),
+        let first = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).first
+    else { return 32_768 }
+    return Int(first) ?? 32_768
+}
+
+/// Binds 127.0.0.1:`port` (0: any) and closes; the port bound, or nil when it is taken.
+private func bindProbe(port: Int) -> Int? {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
+    address.sin_port = UInt16(port).bigEndian
     var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafePointer(to: &address) {
+    let bound = withUnsafePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
     }
+    guard bound == 0 else { return nil }
     _ = withUnsafeMutablePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
     }
