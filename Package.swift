@@ -35,6 +35,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0", traits: []),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -76,6 +77,7 @@ let package = Package(
             dependencies: nio + [
                 "FleetProto", "FleetCrypto", "TradingDomain", log,
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "HeapModule", package: "swift-collections"),
             ],
             path: "Shared/Wire", swiftSettings: strict),
         .target(name: "YAMLReader", dependencies: ["CYAML"], path: "Shared/YAML", swiftSettings: strict),

@@ -43,9 +43,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     private var identity = ServerIdentity(serverID: "", venue: "")
     private var nextStreamID: UInt64 = 1
     private var pending: [UInt64: EventLoopPromise<Fleet_V1_Response>] = [:]
-    /// Each waiting call's deadline timer, cancelled when its response comes: left to fire, every
-    /// call of the last timeout (5 s) kept a timer in the loop's queue (~65,000 at 13,000 calls/s).
-    private var deadlineTimers: [UInt64: Scheduled<Void>] = [:]
+    /// Deadlines of the calls in flight, behind one timer (`deadlineTimer`).
+    private var deadlines = CallDeadlines()
+    private var deadlineTimer: Scheduled<Void>?
     private var subscriptions: [UInt64: @Sendable (Fleet_V1_Event) -> Void] = [:]
 
     init(
@@ -93,7 +93,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             fail(context: context, RPCStatus(response.code, response.message))
         case (_, .response(let response)):
             pending.removeValue(forKey: frame.streamID)?.succeed(response)
-            deadlineTimers.removeValue(forKey: frame.streamID)?.cancel()
+            deadlines.dropAnswered { pending[$0] != nil }
         case (_, .event(let event)):
             subscriptions[frame.streamID]?(event)
         case (_, .ping(let ping)):
@@ -148,14 +148,25 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         if call.deadlineUnixNanos != 0 {
             // The caller stops waiting at the deadline; a late response is dropped.
             let wait = max(0, call.deadlineUnixNanos - WallClock.nowUnixNanos())
-            let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-            deadlineTimers[streamID] = context.eventLoop.scheduleTask(in: .nanoseconds(wait + 1_000_000)) {
-                let handler = loopBound.value
-                handler.deadlineTimers.removeValue(forKey: streamID)
-                handler.pending.removeValue(forKey: streamID)?.fail(
-                    RPCStatus.deadlineExceeded("no response before the deadline"))
+            if let fireAt = deadlines.add(streamID: streamID, deadline: .now() + .nanoseconds(wait + 1_000_000)) {
+                setDeadlineTimer(at: fireAt, eventLoop: context.eventLoop)
             }
         }
+    }
+
+    private func setDeadlineTimer(at deadline: NIODeadline, eventLoop: any EventLoop) {
+        deadlineTimer?.cancel()
+        let loopBound = NIOLoopBound(self, eventLoop: eventLoop)
+        deadlineTimer = eventLoop.scheduleTask(deadline: deadline) { loopBound.value.deadlinesDue(eventLoop: eventLoop) }
+    }
+
+    private func deadlinesDue(eventLoop: any EventLoop) {
+        deadlineTimer = nil
+        let (expired, next) = deadlines.expire(now: .now()) { pending[$0] != nil }
+        for streamID in expired {
+            pending.removeValue(forKey: streamID)?.fail(RPCStatus.deadlineExceeded("no response before the deadline"))
+        }
+        if let next { setDeadlineTimer(at: next, eventLoop: eventLoop) }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -194,8 +205,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         }
         let waiting = pending
         pending.removeAll()
-        for timer in deadlineTimers.values { timer.cancel() }
-        deadlineTimers.removeAll()
+        deadlineTimer?.cancel()
+        deadlineTimer = nil
+        deadlines.removeAll()
         subscriptions.removeAll()
         for promise in waiting.values { promise.fail(status) }
         context.close(promise: nil)
