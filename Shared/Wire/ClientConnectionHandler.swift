@@ -157,7 +157,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     private func setDeadlineTimer(at deadline: NIODeadline, eventLoop: any EventLoop) {
         deadlineTimer?.cancel()
         let loopBound = NIOLoopBound(self, eventLoop: eventLoop)
-        deadlineTimer = eventLoop.scheduleTask(deadline: deadline) { loopBound.value.deadlinesDue(eventLoop: eventLoop) }
+        deadlineTimer = eventLoop.scheduleTask(deadline: deadline) {
+            loopBound.value.deadlinesDue(eventLoop: eventLoop)
+        }
     }
 
     private func deadlinesDue(eventLoop: any EventLoop) {
