@@ -14,6 +14,8 @@ final class EngineHarness: @unchecked Sendable {
     var engine: Engine!
     /// Used by engines opened from now on.
     var observer: any EngineObserver = NoEngineObserver()
+    /// Engines opened from now on see the paper venue through this (a test double around it).
+    var wrapVenue: (@Sendable (PaperVenue) -> any VenueClient)?
 
     /// `venueInLedger`: the paper book in the ledger's file, sharing its transactions (as engine-paper
     /// runs it); false gives the book a file of its own that commits on its own, like a remote venue.
@@ -47,7 +49,7 @@ final class EngineHarness: @unchecked Sendable {
                 engineID: "t", limits: limits, startingCash: Fixed(1_000_000), ledgerPath: "\(directory)/ledger.sqlite",
                 auditPath: "\(directory)/audit.jsonl", durability: .normal,
                 killSwitch: KillSwitch(filePath: killSwitchPath, environmentValue: nil)),
-            venue: venue, observer: observer, logger: Logger(label: "test"))
+            venue: wrapVenue?(venue) ?? venue, observer: observer, logger: Logger(label: "test"))
     }
 
     /// A crash: drop both without any orderly shutdown, then open again.

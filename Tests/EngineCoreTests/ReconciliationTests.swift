@@ -1,6 +1,7 @@
 import EngineCore
 import Foundation
 import PaperVenue
+import Storage
 import Testing
 import TradingDomain
 
@@ -47,6 +48,30 @@ struct ReconciliationTests {
         #expect(report.isClean)
         #expect(report.ordersChanged == 1)
         #expect(await harness.engine.tradingMode == .active)
+    }
+
+    /// The engine trades while the venue answers a reconciliation: the venue's positions are from
+    /// before an order the portfolio already holds. That is not a mismatch (it once turned a loaded
+    /// paper engine CLOSE_ONLY); the positions are compared on a later pass.
+    @Test func anOrderFilledWhileTheVenueAnswersIsNotAMismatch() async throws {
+        let harness = try EngineHarness()
+        let trader = TradeWhilePositionsAreAsked()
+        harness.wrapVenue = { paper in trader.wrap(paper) }
+        try harness.restart()
+        _ = try await harness.engine.recover()
+        let engine = try #require(harness.engine)
+        let order = try harness.market("during", .buy, "0.1")
+        trader.duringNextAnswer { _ = try? await engine.submit(order) }
+        let report = try await harness.engine.reconcile(policy: .closeOnly)
+        #expect(trader.tradedDuringAnAnswer)
+        #expect(report.positionMismatches.isEmpty)
+        #expect(report.positionsDeferred)
+        #expect(await harness.engine.tradingMode == .active)
+        // Nothing trades during the next pass: the positions are compared, and agree.
+        let next = try await harness.engine.reconcile(policy: .closeOnly)
+        #expect(!next.positionsDeferred)
+        #expect(next.isClean)
+        #expect(try await harness.engine.submit(try harness.market("after", .buy, "0.1")).order.status == .filled)
     }
 
     @Test func killSwitchFileStopsEntriesWithoutRestart() async throws {
@@ -107,5 +132,69 @@ struct ReconciliationTests {
         #expect(
             try await harness.engine.submit(try harness.market("r4", .buy, "0.01")).order.rejectReason
                 == "NOTIONAL_ABOVE_MAX")
+    }
+}
+
+/// The paper venue, except that its answer to `positions()` is taken first and returned only after
+/// a test's action has run on the engine (as a network venue's answer arrives while the engine
+/// goes on trading).
+final class TradeWhilePositionsAreAsked: @unchecked Sendable {
+    private let lock = NSLock()
+    private var action: (@Sendable () async -> Void)?
+    private var traded = false
+
+    var tradedDuringAnAnswer: Bool { lock.withLock { traded } }
+
+    func duringNextAnswer(_ action: @escaping @Sendable () async -> Void) { lock.withLock { self.action = action } }
+
+    func wrap(_ paper: PaperVenue) -> any VenueClient { Wrapped(paper: paper, owner: self) }
+
+    fileprivate func takeAction() -> (@Sendable () async -> Void)? {
+        lock.withLock {
+            defer { action = nil }
+            if action != nil { traded = true }
+            return action
+        }
+    }
+
+    private struct Wrapped: VenueClient {
+        let paper: PaperVenue
+        let owner: TradeWhilePositionsAreAsked
+
+        var venue: Venue { paper.venue }
+        var events: AsyncStream<VenueEvent> { paper.events }
+        var nativeOrderTypes: Set<OrderType> { paper.nativeOrderTypes }
+        func start() async throws(VenueError) { try await paper.start() }
+        func stop() async { await paper.stop() }
+        nonisolated(nonsending) func submit(_ request: VenueOrderRequest) async throws(VenueError) -> VenueOrderReport {
+            try await paper.submit(request)
+        }
+        nonisolated(nonsending) func cancel(
+            clientOrderID: String, instrument: InstrumentID
+        ) async throws(VenueError) -> VenueOrderReport {
+            try await paper.cancel(clientOrderID: clientOrderID, instrument: instrument)
+        }
+        nonisolated(nonsending) func order(
+            clientOrderID: String, instrument: InstrumentID
+        ) async throws(VenueError) -> VenueOrderReport? {
+            try await paper.order(clientOrderID: clientOrderID, instrument: instrument)
+        }
+        nonisolated(nonsending) func openOrders() async throws(VenueError) -> [VenueOrderReport] {
+            try await paper.openOrders()
+        }
+        nonisolated(nonsending) func positions() async throws(VenueError) -> [InstrumentID: Fixed] {
+            let answer = try paper.positions()
+            if let action = owner.takeAction() { await Task { await action() }.value }
+            return answer
+        }
+        func quote(_ instrument: InstrumentID) -> Quote? { paper.quote(instrument) }
+        func quotes() -> [InstrumentID: Quote] { paper.quotes() }
+        func join(
+            _ groupCommit: GroupCommit, ledger: SQLiteDatabase, executor: any SerialExecutor
+        ) throws(StorageError) {
+            try paper.join(groupCommit, ledger: ledger, executor: executor)
+        }
+        var writesInLedgerTransaction: Bool { paper.writesInLedgerTransaction }
+        func commitStaged() throws(StorageError) { try paper.commitStaged() }
     }
 }

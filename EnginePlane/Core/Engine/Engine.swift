@@ -94,6 +94,8 @@ public actor Engine {
     var sending: [String: [CheckedContinuation<Void, Never>]] = [:]
     /// Fills recorded since start (recovery reports how many it applied without counting the table).
     var fillsRecorded = 0
+    /// Reconciliation passes in a row that could not compare positions (the engine kept trading).
+    var positionChecksDeferred = 0
 
     public init(
         configuration: Configuration, venue: any VenueClient, observer: any EngineObserver = NoEngineObserver(),
