@@ -86,16 +86,10 @@ rpc_port=17100; ops_port=18080
 grpc_port=17200  # grpc-engine-paper: gRPC here, its own framed link on 17101 and metrics on 19101
 # The benchmark engine's rate rails are raised above what it is asked to do (the defaults, 20,000
 # orders/s, would refuse the load); every other rail keeps its default.
-# Rails that would stop the load itself are set out of reach: the rate limits, and the loss
-# limits, which a run's ~250,000 alternating orders (fees and spread paid on each) can reach
-# (the daily loss limit once turned a run's engine CLOSE_ONLY in its last row). Every rail is
-# still evaluated for every order.
 cat > "$work/engine.yaml" <<'YAML'
 risk:
   rate_limit: {orders_per_second: 1000000, burst: 1000000}
   symbol_rate_limit: {orders_per_second: 1000000, burst: 1000000}
-  daily_loss_limit: "1000000000"
-  max_drawdown: "1000000000"
 YAML
 "$bin/engine-paper" --id bench-1 --listen 127.0.0.1:$rpc_port --metrics-listen 127.0.0.1:19100 --data-dir "$work/engine" \
   --config "$work/engine.yaml" --log-level warning > "$work/engine.log" 2>&1 &
