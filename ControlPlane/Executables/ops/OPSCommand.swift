@@ -50,7 +50,10 @@ struct Serve: AsyncParsableCommand {
             discussion: "OPS raises its open-file limit to fit them, or refuses to start if it cannot."))
     var maxConnections: Int = OPSApp.Options.defaultMaxConnections
 
-    @Option(help: "Seconds before a keep-alive HTTP connection with no request is closed (event streams stay open).")
+    @Option(
+        help:
+            "Seconds before a keep-alive HTTP connection with no request is closed (a response being written is never cut)."
+    )
     var idleTimeout: Int = Int(OPSApp.Options.defaultIdleTimeout.components.seconds)
 
     func run() async throws {
