@@ -82,6 +82,17 @@ extension Engine {
         public var isClean: Bool { externalOrders.isEmpty && positionMismatches.isEmpty }
     }
 
+    /// Asks the venue about one of our orders and applies what it says.
+    private func refreshFromVenue(_ order: OrderRecord) async throws(EngineError) {
+        let venueReport: VenueOrderReport?
+        do {
+            venueReport = try await venue.order(clientOrderID: order.clientOrderID, instrument: order.instrument)
+        } catch {
+            throw EngineError(.unavailable, "reconciliation could not reach the venue: \(error)")
+        }
+        if let venueReport { try apply(venueReport) }
+    }
+
     /// Where the engine's positions differ from the venue's, or nil when the two cannot be compared
     /// now. The venue is asked first and the portfolio read after, and other requests run on the
     /// engine at every `await` in between: an order filled meanwhile is in the portfolio but not in
@@ -121,13 +132,7 @@ extension Engine {
         ) {
             report.ordersChecked += 1
             let before = open[order.clientOrderID]
-            let venueReport: VenueOrderReport?
-            do {
-                venueReport = try await venue.order(clientOrderID: order.clientOrderID, instrument: order.instrument)
-            } catch {
-                throw EngineError(.unavailable, "reconciliation could not reach the venue: \(error)")
-            }
-            if let venueReport { try apply(venueReport) }
+            try await refreshFromVenue(order)
             if open[order.clientOrderID] != before { report.ordersChanged += 1 }
         }
         let venueOrders: [VenueOrderReport]
@@ -165,14 +170,7 @@ extension Engine {
             // refresh above. Those orders are brought up to date and the venue asked again; only a
             // difference seen both times, with the same values, counts.
             for order in open.values where found[order.instrument] != nil && order.status != .held {
-                let venueReport: VenueOrderReport?
-                do {
-                    venueReport = try await venue.order(
-                        clientOrderID: order.clientOrderID, instrument: order.instrument)
-                } catch {
-                    throw EngineError(.unavailable, "reconciliation could not reach the venue: \(error)")
-                }
-                if let venueReport { try apply(venueReport) }
+                try await refreshFromVenue(order)
             }
             mismatches = try await positionMismatches()?.filter { instrument, again in
                 found[instrument].map { $0.engine == again.engine && $0.venue == again.venue } ?? false
