@@ -156,7 +156,8 @@ let package = Package(
         .testTarget(
             name: "FleetWireTests",
             dependencies: [
-                "FleetWire", "FleetProto", "FleetCrypto", .product(name: "NIOEmbedded", package: "swift-nio"),
+                "FleetWire", "FleetProto", "FleetCrypto", "FleetTestKit",
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),

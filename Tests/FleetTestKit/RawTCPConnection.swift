@@ -39,8 +39,9 @@ public final class RawTCPConnection {
 
     deinit { close(fd) }
 
-    public func send(_ text: String) {
-        let bytes = Array(text.utf8)
+    public func send(_ text: String) { send(bytes: Array(text.utf8)) }
+
+    public func send(bytes: [UInt8]) {
         _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
     }
 

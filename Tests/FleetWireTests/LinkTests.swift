@@ -1,4 +1,5 @@
 import FleetProto
+import FleetTestKit
 import FleetWire
 import Foundation
 import Logging
@@ -376,28 +377,10 @@ struct LinkTests {
 /// A bare TCP peer that sends raw bytes and collects the frames it gets back until the server closes.
 enum RawPeer {
     static func exchange(port: Int, send chunks: [[UInt8]]) throws -> [Fleet_V1_Frame] {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(port).bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard connected == 0 else { throw RPCStatus.unavailable("connect failed") }
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        for chunk in chunks { _ = chunk.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } }
+        let connection = try RawTCPConnection(port: port)
+        for chunk in chunks { connection.send(bytes: chunk) }
         var received: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = read(fd, &buffer, buffer.count)
-            if count <= 0 { break }
-            received += buffer[0..<count]
-        }
+        while case .data(let bytes) = connection.read(waitingUpTo: 5) { received += bytes }
         var frames: [Fleet_V1_Frame] = []
         var offset = 0
         while offset + 4 <= received.count {
