@@ -164,6 +164,9 @@ twins submit grpc-submit --rate 2000 --concurrency 1024
 # far below it, and an overloaded gRPC twin only measures its queue).
 run submit --port $rpc_port --rate 10000 --concurrency 2048 "${fleet_cpu[@]}"
 run signal --url "http://127.0.0.1:$ops_port" --concurrency 32 "${fleet_cpu[@]}"
+# Signal throughput at saturation, as SubmitOrder's ×256: OPS's key commits and the engine's group
+# commits batch more signals each (×32 leaves OPS's event loop a quarter idle between fsyncs).
+run signal --url "http://127.0.0.1:$ops_port" --concurrency 256 "${fleet_cpu[@]}"
 run signal --url "http://127.0.0.1:$ops_port" --rate 1000 --concurrency 256 "${fleet_cpu[@]}"
 run signal --url "http://127.0.0.1:$ops_port" --rate 2000 --concurrency 512 "${fleet_cpu[@]}"
 

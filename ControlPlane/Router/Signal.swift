@@ -1,4 +1,3 @@
-import Foundation
 import TradingDomain
 
 /// A trade signal from a strategy, validated: what `POST /strategy/signal` accepts.
@@ -30,21 +29,10 @@ public struct Signal: Sendable, Hashable {
     /// Parses and validates a JSON body. Numbers may be JSON numbers or strings; either way they
     /// are read as exact decimals.
     public static func parse(json body: [UInt8]) throws(SignalError) -> Signal {
-        let raw: RawSignal
-        do {
-            raw = try JSONDecoder().decode(RawSignal.self, from: Data(body))
-        } catch let error as SignalError {
-            throw error
-        } catch DecodingError.typeMismatch(_, let context), DecodingError.dataCorrupted(let context) {
-            let field = context.codingPath.map(\.stringValue).joined(separator: ".")
-            throw SignalError.malformed(
-                field.isEmpty ? "the body must be a JSON object" : "'\(field)': \(context.debugDescription)")
-        } catch {
-            throw SignalError.malformed("the body is not valid JSON")
-        }
-        func string(_ key: String) throws(SignalError) -> String? { raw.strings[key] }
+        let fields = try SignalFields(json: body)
+        func string(_ key: String) throws(SignalError) -> String? { fields.strings[key] }
         func decimal(_ key: String) throws(SignalError) -> Fixed? {
-            guard let value = raw.decimals[key] else { return nil }
+            guard let value = fields.decimals[key] else { return nil }
             guard value.isPositive else { throw SignalError.malformed("'\(key)' must be positive") }
             return value
         }
@@ -124,46 +112,39 @@ public struct SignalError: Error, CustomStringConvertible, Equatable {
 /// The JSON body as sent: strings and exact decimals (a JSON number or a decimal string), and
 /// nothing else — an unknown field is refused rather than ignored (a typo such as "qty" must not
 /// turn into a default).
-private struct RawSignal: Decodable {
-    static let stringFields: Set<String> = ["symbol", "side", "type", "strategy", "model"]
-    static let decimalFields: Set<String> = ["quantity", "quote", "limit_price"]
-
+private struct SignalFields {
     var strings: [String: String] = [:]
     var decimals: [String: Fixed] = [:]
 
-    struct Key: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: Key.self)
-        for key in container.allKeys {
-            let name = key.stringValue
-            if Self.stringFields.contains(name) {
-                if try container.decodeNil(forKey: key) { continue }
-                guard let value = try? container.decode(String.self, forKey: key) else {
-                    throw SignalError.malformed("'\(name)' must be a string")
+    init(json body: [UInt8]) throws(SignalError) {
+        let object: FlatJSONObject
+        do { object = try FlatJSONObject(parsing: body) } catch {
+            switch error {
+            case .notAnObject: throw SignalError.malformed("the body must be a JSON object")
+            case .notJSON(let offset): throw SignalError.malformed("the body is not valid JSON (at byte \(offset))")
+            }
+        }
+        for (name, value) in object.members {
+            switch name {
+            case "symbol", "side", "type", "strategy", "model":
+                switch value {
+                case .null: strings[name] = nil
+                case .string(let text): strings[name] = text
+                case .number, .other: throw SignalError.malformed("'\(name)' must be a string")
                 }
-                strings[name] = value
-            } else if Self.decimalFields.contains(name) {
-                if try container.decodeNil(forKey: key) { continue }
+            case "quantity", "quote", "limit_price":
                 let text: String
-                if let value = try? container.decode(String.self, forKey: key) {
-                    text = value
-                } else if let value = try? container.decode(Decimal.self, forKey: key) {
-                    // Foundation decodes a JSON number into Decimal from its digits, without
-                    // passing through binary floating point.
-                    text = value.description
-                } else {
-                    throw SignalError.malformed("'\(name)' must be a decimal number or string")
+                switch value {
+                case .null:
+                    decimals[name] = nil
+                    continue
+                case .string(let value), .number(let value): text = value
+                case .other: throw SignalError.malformed("'\(name)' must be a decimal number or string")
                 }
                 do { decimals[name] = try Fixed(parsing: text) } catch {
                     throw SignalError.malformed("'\(name)': \(error)")
                 }
-            } else {
+            default:
                 throw SignalError.malformed("unknown field '\(name)'")
             }
         }
