@@ -35,11 +35,9 @@ struct FlatJSONObject {
         reader.skipWhitespace()
         guard reader.peek() == UInt8(ascii: "{") else {
             // Tell "valid JSON, wrong shape" from "not JSON" as the API's errors do.
-            var check = Reader(bytes: bytes)
-            check.skipWhitespace()
-            _ = try check.value(depth: 0)
-            check.skipWhitespace()
-            guard check.isAtEnd else { throw .notJSON(offset: check.offset) }
+            _ = try reader.value(depth: 0)
+            reader.skipWhitespace()
+            guard reader.isAtEnd else { throw .notJSON(offset: reader.offset) }
             throw .notAnObject
         }
         reader.offset += 1
