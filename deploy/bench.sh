@@ -13,6 +13,8 @@
 # case (default 1,000,000: filling it takes a few minutes). --runs N repeats everything N times,
 # each with a fresh fleet, and adds the median of every row with each run's value (the issue's
 # targets are medians of 3 runs); the other tables are the last run's.
+# The 2,000/s signal row also writes a latency log, and deploy/bench-episodes.py prints when its tail
+# happened.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=5
@@ -27,7 +29,7 @@ while [ $# -gt 0 ]; do
     --restart-orders) restart_orders="$2"; shift 2 ;;
     --runs) runs="$2"; shift 2 ;;
     --raw-out) raw_out="$2"; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "bench: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -168,7 +170,10 @@ run signal --url "http://127.0.0.1:$ops_port" --concurrency 32 "${fleet_cpu[@]}"
 # commits batch more signals each (×32 leaves OPS's event loop a quarter idle between fsyncs).
 run signal --url "http://127.0.0.1:$ops_port" --concurrency 256 "${fleet_cpu[@]}"
 run signal --url "http://127.0.0.1:$ops_port" --rate 1000 --concurrency 256 "${fleet_cpu[@]}"
-run signal --url "http://127.0.0.1:$ops_port" --rate 2000 --concurrency 512 "${fleet_cpu[@]}"
+run signal --url "http://127.0.0.1:$ops_port" --rate 2000 --concurrency 512 "${fleet_cpu[@]}" \
+  --latency-log "$work/signal-2000.latency"
+# When that row's tail happened (periodic episodes point at a timer, scattered ones at queueing).
+python3 deploy/bench-episodes.py "$work/signal-2000.latency" >&2
 
 engine_rss=$(rss "$engine_pid"); ops_rss=$(rss "$ops_pid")
 # The restart case has the machine to itself: the fleet above (and a gRPC twin still working off an

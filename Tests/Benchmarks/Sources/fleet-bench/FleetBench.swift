@@ -37,6 +37,14 @@ struct LoadOptions: ParsableArguments {
             "Report CPU µs per request of a process under test over the measured window: NAME=PID or NAME=PID/TID (repeatable; this client is always reported)."
     )
     var cpuOf: [String] = []
+    @Option(
+        name: .customLong("latency-log"),
+        help: ArgumentHelp(
+            "Write each measured request to FILE as '<due ns> <latency ns>', to see when the tail happens.",
+            discussion:
+                "Due is the request's intended send time (open-loop) or its send time (closed-loop), from the start of the measured window.",
+            valueName: "FILE"))
+    var latencyLog: String?
 
     func validate() throws {
         do { _ = try CPUSampler(specs: cpuOf) } catch { throw ValidationError("\(error)") }
@@ -53,7 +61,8 @@ struct EngineOptions: ParsableArguments {
 func drive(
     _ name: String, _ load: LoadOptions, pacer: (any EventLoop)? = nil,
     call: @escaping @Sendable (Int) async -> String?
-) async -> RunReport {
+) async throws -> RunReport {
+    let log = try load.latencyLog.map { path throws(LatencyLog.Failure) in try LatencyLog(path: path) }
     // Warm-up.
     let warmEnd = MonotonicClock.nanos() + Int64(load.warmup * 1e9)
     await withTaskGroup(of: Void.self) { group in
@@ -83,7 +92,9 @@ func drive(
                     if let failure = await call(sequence) {
                         recorder.error(failure)
                     } else {
-                        recorder.record(nanos: MonotonicClock.nanos() - intended)
+                        let latency = MonotonicClock.nanos() - intended
+                        recorder.record(nanos: latency)
+                        log?.record(due: intended - start, latency: latency)
                     }
                 }
                 index += 1
@@ -101,7 +112,9 @@ func drive(
                         if let failure = await call(sequence) {
                             recorder.error(failure)
                         } else {
-                            recorder.record(nanos: MonotonicClock.nanos() - sent)
+                            let latency = MonotonicClock.nanos() - sent
+                            recorder.record(nanos: latency)
+                            log?.record(due: sent - start, latency: latency)
                         }
                     }
                 }
@@ -116,6 +129,7 @@ func drive(
         concurrency: load.concurrency, seconds: seconds, summary: summary, cpuMicrosPerRequest: cpu)
     print(report.json())
     print(report.row())
+    try log?.write()
     return report
 }
 
@@ -147,8 +161,8 @@ struct RPC: AsyncParsableCommand {
     func run() async throws {
         let client = try await connect(engine)
         // Callers run on the link's event loop (as OPS's engine links can): no thread hop per call.
-        await withTaskExecutorPreference(EventLoopTaskExecutor(client.eventLoop)) {
-            _ = await drive("rpc-noop", load, pacer: client.eventLoop) { _ in
+        try await withTaskExecutorPreference(EventLoopTaskExecutor(client.eventLoop)) {
+            _ = try await drive("rpc-noop", load, pacer: client.eventLoop) { _ in
                 do {
                     _ = try await client.call(.noop, payload: Data(), deadlineUnixNanos: 0)
                     return nil
@@ -172,8 +186,8 @@ struct Submit: AsyncParsableCommand {
         let client = try await connect(engine)
         let run = String(UInt32.random(in: 0...UInt32.max), radix: 36)
         let symbol = self.symbol
-        await withTaskExecutorPreference(EventLoopTaskExecutor(client.eventLoop)) {
-            _ = await drive("submit-order", load, pacer: client.eventLoop) { index in
+        try await withTaskExecutorPreference(EventLoopTaskExecutor(client.eventLoop)) {
+            _ = try await drive("submit-order", load, pacer: client.eventLoop) { index in
                 var request = Fleet_V1_SubmitOrderRequest()
                 request.clientOrderID = orderID(run: run, index: index)
                 request.symbol = symbol
@@ -208,8 +222,8 @@ struct SignalPath: AsyncParsableCommand {
         let symbol = self.symbol
         let run = String(UInt32.random(in: 0...UInt32.max), radix: 36)
         // Callers run on the pool's event loop: a post and its reply need no thread hop.
-        await withTaskExecutorPreference(EventLoopTaskExecutor(pool.eventLoop)) {
-            _ = await drive("ops-signal", load, pacer: pool.eventLoop) { index in
+        try await withTaskExecutorPreference(EventLoopTaskExecutor(pool.eventLoop)) {
+            _ = try await drive("ops-signal", load, pacer: pool.eventLoop) { index in
                 let side = index % 2 == 0 ? "BUY" : "SELL"
                 // A key per signal, as a real strategy sends: OPS makes it durable before the order leaves.
                 let key = "bench-\(run)-\(index)"

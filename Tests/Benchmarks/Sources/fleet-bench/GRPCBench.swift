@@ -35,14 +35,14 @@ extension FleetBench {
     /// Runs `body` with a client on one connection. As for the framed link, the connection and the
     /// callers share one event loop (the callers' tasks prefer it), so a call needs no thread hop.
     func withBenchEngineClient(
-        _ target: GRPCTargetOptions, _ body: @escaping @Sendable (BenchEngineClient) async -> Void
+        _ target: GRPCTargetOptions, _ body: @escaping @Sendable (BenchEngineClient) async throws -> Void
     ) async throws {
         let loop = MultiThreadedEventLoopGroup.singleton.next()
         let transport = try HTTP2ClientTransport.Posix(
             target: .ipv4(address: target.host, port: target.port), transportSecurity: .plaintext, eventLoopGroup: loop)
         try await withGRPCClient(transport: transport) { client in
             let engine = BenchEngineClient(wrapping: client)
-            await withTaskExecutorPreference(EventLoopTaskExecutor(loop)) { await body(engine) }
+            try await withTaskExecutorPreference(EventLoopTaskExecutor(loop)) { try await body(engine) }
         }
     }
 
@@ -55,7 +55,7 @@ extension FleetBench {
         func run() async throws {
             let load = self.load
             try await withBenchEngineClient(target) { engine in
-                _ = await drive("grpc-noop", load) { _ in
+                _ = try await drive("grpc-noop", load) { _ in
                     do {
                         _ = try await engine.noop(Google_Protobuf_Empty())
                         return nil
@@ -83,7 +83,7 @@ extension FleetBench {
             var options = CallOptions.defaults
             options.timeout = .seconds(5)
             try await withBenchEngineClient(target) { [options] engine in
-                _ = await drive("grpc-submit-order", load) { index in
+                _ = try await drive("grpc-submit-order", load) { index in
                     var request = Fleet_V1_SubmitOrderRequest()
                     request.clientOrderID = orderID(run: run, index: index)
                     request.symbol = symbol
