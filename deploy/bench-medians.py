@@ -57,7 +57,7 @@ def main(paths):
             f"| {key[0]} | {key[1]} | {cell(values('achieved_per_s'))} | {cell(values('p50_us'))} | "
             f"{cell(values('p99_us'))} | {cell(values('errors'))} |")
 
-    columns = ["client", "engine", "engine-loop", "ops", "grpc-engine"]
+    columns = ["client", "engine", "engine-loop", "ops", "grpc-engine", "tcp-echo"]
     cpu_rows = []
     for key in keys:
         found = [find(rows, key) for rows in runs]

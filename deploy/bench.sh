@@ -85,6 +85,7 @@ bench="$bench_bin/fleet-bench"
 export FLEET_SECRET="bench-fleet-secret-$(date +%s)-0123456789"
 export OPS_API_TOKEN="bench-token-0123456789"
 rpc_port=17100; ops_port=18080
+tcp_port=17300  # fleet-bench tcp-echo: the plain-TCP floor under the framed no-op
 grpc_port=17200  # grpc-engine-paper: gRPC here, its own framed link on 17101 and metrics on 19101
 # The benchmark engine's rate rails are raised above what it is asked to do (the defaults, 20,000
 # orders/s, would refuse the load); every other rail keeps its default.
@@ -102,6 +103,7 @@ if [ "$grpc_twins" = 1 ]; then
     --grpc-listen 127.0.0.1:$grpc_port --data-dir "$work/grpc-engine" --config "$work/engine.yaml" --log-level warning \
     > "$work/grpc-engine.log" 2>&1 &
 fi
+"$bench" tcp-echo --port $tcp_port > "$work/tcp-echo.log" 2>&1 &
 printf 'engines:\n  - id: bench-1\n    venue: PAPER\n    address: 127.0.0.1:%d\n' $rpc_port > "$work/fleet.yaml"
 # --max-connections: the open-loop signal run keeps 512 connections (its --concurrency) open.
 "$bin/ops" serve --config "$work/fleet.yaml" --listen 127.0.0.1:$ops_port --state-dir "$work/ops" --log-level warning \
@@ -154,6 +156,9 @@ twins() {
     sleep 3
   fi
 }
+# The floor under a lone call: 64 bytes each way over loopback TCP, blocking sockets, no framing.
+tcp_echo_pid="$(pgrep -f "fleet-bench tcp-echo --port $tcp_port" | head -1)"
+run tcp-pingpong --port $tcp_port ${tcp_echo_pid:+--cpu-of "tcp-echo=$tcp_echo_pid"}
 twins rpc grpc-rpc --concurrency 1
 twins rpc grpc-rpc --concurrency 64
 twins rpc grpc-rpc --rate 5000 --concurrency 256
@@ -212,7 +217,7 @@ PY
 python3 - "$work/raw.txt" > "$work/cpu.txt" <<'PY'
 import json, sys
 runs = [json.loads(line) for line in open(sys.argv[1]) if line.startswith('{"bench":"')]
-columns = ["client", "engine", "engine-loop", "ops", "grpc-engine"]
+columns = ["client", "engine", "engine-loop", "ops", "grpc-engine", "tcp-echo"]
 print("| path | load | " + " | ".join(columns) + " |")
 print("|---|---|" + "---|" * len(columns))
 for r in runs:
@@ -264,6 +269,7 @@ cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
   echo "ops ${idle_ops_rss} MB (private ${idle_ops_private} MB); after the runs: engine-paper ${engine_rss} MB, ops ${ops_rss} MB."
   echo "Private = pages no other process shares (the rest is shared library text: Swift runtime, FoundationEssentials, SQLite, libc)."
   echo
+  echo "- \`tcp-pingpong\`: 64 bytes to \`fleet-bench tcp-echo\` (another process) and back over loopback TCP, blocking sockets, one at a time: the kernel's and the VM's floor under any lone call."
   echo "- \`rpc-noop\`: the framed link alone (NOOP method: frame, auth'd connection, stream-id matching)."
   echo "- \`submit-order\`: SubmitOrder → risk → intent → paper venue → fill → one group commit (intent, venue record and fill in one transaction, fsync) → ack."
   echo "- \`engine-restart\`: \`kill -9\` of an engine whose ledger holds the orders shown, restart, time to \`READY=1\` (sd_notify)."

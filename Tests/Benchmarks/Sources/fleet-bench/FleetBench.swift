@@ -22,7 +22,7 @@ struct FleetBench: AsyncParsableCommand {
             omission). Closed-loop (--rate 0): --concurrency callers back to back, for throughput.
             Prints one JSON line and one markdown table row per run.
             """,
-        subcommands: [RPC.self, Submit.self, SignalPath.self] + grpcSubcommands)
+        subcommands: [RPC.self, Submit.self, SignalPath.self, TCPPingPong.self, TCPEcho.self] + grpcSubcommands)
 }
 
 struct LoadOptions: ParsableArguments {
