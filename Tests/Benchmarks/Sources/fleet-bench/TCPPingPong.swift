@@ -129,31 +129,26 @@ enum TCPSocket {
 
     /// False once the peer has closed (or the socket failed).
     static func readFully(_ descriptor: Int32, _ buffer: inout [UInt8]) -> Bool {
-        var done = 0
-        while done < buffer.count {
-            let count = buffer.withUnsafeMutableBytes { bytes in
-                bytes.baseAddress.map { read(descriptor, $0 + done, bytes.count - done) } ?? -1
-            }
-            if count > 0 {
-                done += count
-            } else if count < 0 && errno == EINTR {
-                continue
-            } else {
-                return false
-            }
+        buffer.withUnsafeMutableBytes { bytes in
+            whole(bytes.count) { done in bytes.baseAddress.map { read(descriptor, $0 + done, bytes.count - done) } }
         }
-        return true
     }
 
     static func writeFully(_ descriptor: Int32, _ buffer: [UInt8]) -> Bool {
+        buffer.withUnsafeBytes { bytes in
+            whole(bytes.count) { done in bytes.baseAddress.map { write(descriptor, $0 + done, bytes.count - done) } }
+        }
+    }
+
+    /// Repeats `step` (a `read` or `write` from offset `done`) until `count` bytes have moved,
+    /// retrying on EINTR; false on end of stream or an error.
+    private static func whole(_ count: Int, _ step: (_ done: Int) -> Int?) -> Bool {
         var done = 0
-        while done < buffer.count {
-            let count = buffer.withUnsafeBytes { bytes in
-                bytes.baseAddress.map { write(descriptor, $0 + done, bytes.count - done) } ?? -1
-            }
-            if count > 0 {
-                done += count
-            } else if count < 0 && errno == EINTR {
+        while done < count {
+            let moved = step(done) ?? -1
+            if moved > 0 {
+                done += moved
+            } else if moved < 0 && errno == EINTR {
                 continue
             } else {
                 return false
