@@ -20,11 +20,14 @@ struct APIError: Error, HTTPResponseError {
     }
 
     func makeResponse() -> Response {
-        let body = ["error": ["code": code, "message": message]]
-        let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
-        return Response(
+        Response(
             status: status, headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+            body: .init(byteBuffer: ByteBuffer(bytes: jsonBody())))
+    }
+
+    func jsonBody() -> [UInt8] {
+        let body = ["error": ["code": code, "message": message]]
+        return Array((try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data())
     }
 
     static func unauthorized() -> APIError {
@@ -63,19 +66,20 @@ struct TokenMiddleware<Context: RequestContext>: RouterMiddleware {
         case .get, .head, .options:
             return try await next(request, context)
         default:
-            guard let sent = request.headers[HTTPField.Name("X-OPS-TOKEN")!], Self.equal(Array(sent.utf8), token) else {
+            guard let sent = request.headers[SignalRoute.tokenField], tokensEqual(Array(sent.utf8), token) else {
                 throw APIError.unauthorized()
             }
             return try await next(request, context)
         }
     }
+}
 
-    static func equal(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
-        guard lhs.count == rhs.count else { return false }
-        var difference: UInt8 = 0
-        for index in lhs.indices { difference |= lhs[index] ^ rhs[index] }
-        return difference == 0
-    }
+/// Compares in time that does not depend on where the first difference is.
+func tokensEqual(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
+    guard lhs.count == rhs.count else { return false }
+    var difference: UInt8 = 0
+    for index in lhs.indices { difference |= lhs[index] ^ rhs[index] }
+    return difference == 0
 }
 
 /// JSON bodies: `Encodable` values as `application/json`.

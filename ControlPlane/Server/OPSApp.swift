@@ -3,6 +3,7 @@ import FleetProto
 import FleetWire
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import NIOPosix
@@ -148,9 +149,14 @@ public enum OPSApp {
             signals: SignalService(router: router, supervisor: supervisor, metrics: metrics), supervisor: supervisor,
             book: book, metrics: metrics, router: router, weightsPath: fleet.strategyWeightsPath,
             startedAt: WallClock.nowUnixNanos())
+        let signalRoute = SignalRoute(signals: context.signals, token: Array(token.utf8))
+        let idleTimeout = options.idleTimeout
         let app = Application(
-            router: makeRouter(context, token: token),
-            server: .http1(configuration: .init(idleTimeout: TimeAmount(options.idleTimeout))),
+            router: makeRouter(context, signalRoute: signalRoute),
+            server: HTTPServerBuilder { responder in
+                OPSHTTPChannel(
+                    responder: responder, signalRoute: signalRoute, executor: loopExecutor, idleTimeout: idleTimeout)
+            },
             configuration: .init(
                 address: .hostname(host, port: port), serverName: "ops",
                 availableConnectionsDelegate: .maximum(options.maxConnections, logger: logger)),

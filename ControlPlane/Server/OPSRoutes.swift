@@ -55,18 +55,25 @@ func engineViews(_ supervisor: EngineSupervisor) async -> [EngineView] {
     return out
 }
 
-func makeRouter(_ shared: RouteContext, token: String) -> Router<BasicRequestContext> {
+func makeRouter(_ shared: RouteContext, signalRoute: SignalRoute) -> Router<BasicRequestContext> {
     let router = Router()
     router.add(middleware: ErrorJSONMiddleware())
-    router.add(middleware: TokenMiddleware(token: Array(token.utf8)))
+    router.add(middleware: TokenMiddleware(token: signalRoute.token))
 
-    router.post("/strategy/signal") { request, context -> Response in
-        let body = try await request.body.collect(upTo: 64 * 1024)
-        let key = request.headers[HTTPField.Name("X-Idempotency-Key")!]
-        let result = try await shared.signals.handle(body: Array(buffer: body), idempotencyKey: key)
+    // `SignalRouteHandler` answers these in the connection's pipeline; the router sees only what
+    // that handler passes on (say, a trailing slash), and answers it the same way.
+    router.post(RouterPath(SignalRoute.path)) { request, context -> Response in
+        var body = ByteBuffer()
+        var tooLarge = false
+        do {
+            body = try await request.body.collect(upTo: SignalRoute.maxBodyBytes)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            tooLarge = true
+        }
+        let (status, json) = await signalRoute.answer(head: request.head, body: body, tooLarge: tooLarge)
         return Response(
-            status: .ok, headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(bytes: result.json())))
+            status: status, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: json)))
     }
 
     router.get("/status") { _, _ -> Response in
