@@ -49,6 +49,10 @@ struct ErrorJSONMiddleware<Context: RequestContext>: RouterMiddleware {
                 error.status == .notFound
                 ? "NOT_FOUND" : error.status.code == 405 ? "METHOD_NOT_ALLOWED" : "HTTP_\(error.status.code)"
             return APIError(error.status, code, error.body ?? error.status.reasonPhrase).makeResponse()
+        } catch let error as any HTTPResponseError {
+            // Errors from Hummingbird's helpers that carry their own status: a body over
+            // `collect(upTo:)`'s limit is NIO's `NIOTooManyBytesError` (413), not an `HTTPError`.
+            return APIError(error.status, "HTTP_\(error.status.code)", error.status.reasonPhrase).makeResponse()
         } catch {
             return APIError(.internalServerError, "INTERNAL", "\(error)").makeResponse()
         }

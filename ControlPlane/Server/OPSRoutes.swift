@@ -67,7 +67,8 @@ func makeRouter(_ shared: RouteContext, signalRoute: SignalRoute) -> Router<Basi
         var tooLarge = false
         do {
             body = try await request.body.collect(upTo: SignalRoute.maxBodyBytes)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+            // Hummingbird's `collect` throws NIO's `NIOTooManyBytesError` here, not an `HTTPError`.
             tooLarge = true
         }
         let (status, json) = await signalRoute.answer(head: request.head, body: body, tooLarge: tooLarge)

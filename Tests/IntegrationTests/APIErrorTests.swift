@@ -58,4 +58,28 @@ struct APIErrorTests {
         #expect(down?.status == 503)
         #expect(code(down) == "ENGINE_DOWN")
     }
+
+    @Test func anOversizedBodyGets413AndChangesNothing() throws {
+        let fleet = LocalFleet(engineIDs: ["paper-1"])
+        try fleet.startEngine("paper-1")
+        try fleet.startOPS()
+        let connection = try RawTCPConnection(port: fleet.opsPort)
+        connection.send("GET /strategy/weights HTTP/1.1\r\nHost: x\r\n\r\n")
+        let before = try HTTPAnswers.read(1, from: connection)[0]
+        #expect(before.status == 200)
+
+        // PUT /strategy/weights takes at most 256 KiB.
+        let body = "{\"pad\":\"" + String(repeating: "x", count: 300_000) + "\"}"
+        connection.send(
+            "PUT /strategy/weights HTTP/1.1\r\nHost: x\r\nX-OPS-TOKEN: \(LocalFleet.token)\r\n"
+                + "Content-Length: \(body.utf8.count)\r\n\r\n" + body)
+        let refused = try HTTPAnswers.read(1, from: connection)[0]
+        #expect(refused.status == 413)
+        let error = (try? JSONSerialization.jsonObject(with: Data(refused.body.utf8))) as? [String: Any]
+        #expect((error?["error"] as? [String: Any])?["code"] as? String == "HTTP_413")
+
+        let after = try RawTCPConnection(port: fleet.opsPort)
+        after.send("GET /strategy/weights HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(try HTTPAnswers.read(1, from: after)[0].body == before.body)
+    }
 }

@@ -55,6 +55,12 @@ struct SignalRouteTests {
         let refused = try HTTPAnswers.read(1, from: connection)[0]
         #expect(refused.status == 413)
         #expect(errorCode(refused.body) == "HTTP_413")
+        // A path the handler passes on (a trailing slash) is the router's, with the same answer.
+        connection.send(Self.post(tooLarge, key: "big-slash", path: "/strategy/signal/"))
+        let refusedByRouter = try HTTPAnswers.read(1, from: connection)[0]
+        #expect(refusedByRouter.status == 413)
+        #expect(errorCode(refusedByRouter.body) == "HTTP_413")
+        #expect(refusedByRouter.body == refused.body)
 
         connection.send(
             "POST /strategy/signal HTTP/1.1\r\nHost: x\r\nX-OPS-TOKEN: wrong\r\nContent-Length: 2\r\n\r\n{}")
