@@ -174,6 +174,9 @@ run signal --url "http://127.0.0.1:$ops_port" --concurrency 32 "${fleet_cpu[@]}"
 # Signal throughput at saturation, as SubmitOrder's ×256: OPS's key commits and the engine's group
 # commits batch more signals each (×32 leaves OPS's event loop a quarter idle between fsyncs).
 run signal --url "http://127.0.0.1:$ops_port" --concurrency 256 "${fleet_cpu[@]}"
+# The signal rows send UUIDv7 keys, whose time OPS puts first in the client order id; this one sends
+# opaque keys, whose ids are hashes and land on random pages of the engine's B-trees.
+run signal --url "http://127.0.0.1:$ops_port" --concurrency 256 --keys opaque "${fleet_cpu[@]}"
 run signal --url "http://127.0.0.1:$ops_port" --rate 1000 --concurrency 256 "${fleet_cpu[@]}"
 run signal --url "http://127.0.0.1:$ops_port" --rate 2000 --concurrency 512 "${fleet_cpu[@]}" \
   --latency-log "$work/signal-2000.latency"
@@ -274,6 +277,7 @@ cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
   echo "- \`submit-order\`: SubmitOrder → risk → intent → paper venue → fill → one group commit (intent, venue record and fill in one transaction, fsync) → ack."
   echo "- \`engine-restart\`: \`kill -9\` of an engine whose ledger holds the orders shown, restart, time to \`READY=1\` (sd_notify)."
   echo "- \`ops-signal\`: HTTP POST /strategy/signal → validation → idempotency → SubmitOrder → HTTP reply."
+  echo "  Each signal has a UUIDv7 \`X-Idempotency-Key\`; \`ops-signal-opaque-keys\` sends opaque keys (\`bench-<run>-<n>\`) instead."
   echo "- \`grpc-noop\`, \`grpc-submit-order\`: the twins of \`rpc-noop\` and \`submit-order\`: the same engine service (NOOP, SUBMIT_ORDER) in grpc-engine-paper, called over grpc-swift-2 (HTTP/2, plaintext, one connection)."
   echo
   [ -f docs/benchmark-notes.md ] && { cat docs/benchmark-notes.md; echo; }

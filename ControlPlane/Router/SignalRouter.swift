@@ -68,7 +68,7 @@ public actor SignalRouter {
         guard let key = idempotencyKey else {
             let model = try pickModel(signal, draw: Double.random(in: 0..<1))
             return Decision(
-                model: model, clientOrderID: Self.unkeyedClientOrderID(at: clock()),
+                model: model, clientOrderID: ClientOrderID.unkeyed(at: clock()),
                 engineID: engineFor(model),
                 isRetry: false)
         }
@@ -111,7 +111,7 @@ public actor SignalRouter {
         // Derived from the key alone (DESIGN.md), never from the time: an OPS that lost its state
         // (a failover to another host) still sends a retry the same id, and the engine answers
         // with the existing order instead of making a second one.
-        let clientOrderID = "s-" + Digest.hex(Array(digest[4..<16]))
+        let clientOrderID = ClientOrderID.keyed(key: key, digest: digest)
         let engineID = engineFor(model)
         do {
             try store.insert(
@@ -181,17 +181,6 @@ public actor SignalRouter {
         commits.whenDurable(ticket ?? commits.lastTicket) { result in
             for waiter in waiters { waiter.resume(returning: result) }
         }
-    }
-
-    /// A signal without a key: `s-` + the time in fixed-width hex + 8 random bytes, so these ids
-    /// sort in the order they were made. The engine's ledger and paper book keep orders in B-trees
-    /// keyed by client order id: a random id dirties a different page per order in each (two
-    /// 4 KiB WAL frames an order), a time-ordered one appends to the pages a batch shares. (Keyed
-    /// ids must stay derived from the key, and so random to the B-trees.)
-    static func unkeyedClientOrderID(at unixNanos: Int64) -> String {
-        let time = UInt64(max(0, unixNanos))
-        let bytes = (0..<8).reversed().map { UInt8(truncatingIfNeeded: time >> ($0 * 8)) }
-        return "s-" + Digest.hex(bytes + Digest.randomBytes(8))
     }
 
     /// Keys are scoped to their lifetime window, so a key reused after it expired derives a new id.

@@ -54,6 +54,53 @@ struct SignalRouterTests {
         #expect(first.clientOrderID.utf8.count == 26)  // "s-" + 24 hex, as docs/architecture.md says
     }
 
+    @Test func keysThatCarryTheirTimeGiveIdsThatSortByIt() async throws {
+        // UUIDv7 and ULID keys begin with their Unix milliseconds: the id begins with them too, so
+        // keyed orders append to the engine's B-trees. Still a function of the key alone.
+        let now = Mutex<Int64>(1_700_000_000_000_000_000)
+        let millis: [UInt64] = [0x018F_FFFF_FFFF, 0x0190_0000_0000, 0x0190_0000_0001, 0x0190_0000_0082]
+        let keys = [
+            "018fffff-ffff-7abc-8def-0123456789ab",  // UUIDv7
+            "01J0000000ZZZZZZZZZZZZZZZZ",  // ULID of 0x0190_0000_0000 ms
+            "01900000-0001-7FFF-BFFF-FFFFFFFFFFFF",  // UUIDv7, upper case
+            "01j0000042abcdefghjkmnpqrs",  // ULID, lower case
+        ]
+        let router = try SignalRouter(weights: weights, statePath: path(), clock: { now.withLock { $0 } })
+        var ids: [String] = []
+        for (key, ms) in zip(keys, millis) {
+            let decision = try await router.route(
+                signal, idempotencyKey: key, body: Array("{}".utf8), engineFor: { _ in "e1" })
+            let id = decision.clientOrderID
+            #expect(id.utf8.count == 34, "s- + 12 hex of the time + 20 hex of the digest: \(id)")
+            #expect(id.hasPrefix("s-" + String(ms, radix: 16).leftPadded(to: 12)), "\(key) -> \(id)")
+            ids.append(id)
+        }
+        #expect(ids == ids.sorted())
+        now.withLock { $0 += 5_000_000_000 }
+        let elsewhere = try await SignalRouter(weights: weights, statePath: path(), clock: { now.withLock { $0 } })
+            .route(signal, idempotencyKey: keys[0], body: Array("{}".utf8), engineFor: { _ in "e1" })
+        #expect(elsewhere.clientOrderID == ids[0], "an OPS without the key's record derives the same id")
+    }
+
+    @Test func otherKeysGetHashedIds() async throws {
+        let keys = [
+            UUID().uuidString,  // version 4
+            "018fffff-ffff-7abc-cdef-0123456789ab",  // version 7 with another variant
+            "018fffff-ffff-7abc-8def-0123456789aZ",  // not hex
+            "018ffff-fffff-7abc-8def-0123456789ab",  // a hyphen elsewhere
+            "81J0000000ZZZZZZZZZZZZZZZZ",  // more than 48 bits of time
+            "01J0000000ZZZZZZZZZZZZZZZU",  // U is not Crockford base 32
+            "bench-run-1",
+        ]
+        let router = try SignalRouter(weights: weights, statePath: path())
+        for key in keys {
+            let decision = try await router.route(
+                signal, idempotencyKey: key, body: Array("{}".utf8), engineFor: { _ in "e1" })
+            let id = decision.clientOrderID
+            #expect(id.utf8.count == 26, "\(key) -> \(id)")
+        }
+    }
+
     @Test func unkeyedIdsSortInTheOrderTheyWereMade() async throws {
         // The engine's ledger keys orders by client order id: ids in time order append to the same
         // B-tree pages instead of dirtying a random page per order. Across a hex digit boundary too.
@@ -155,4 +202,8 @@ final class MarkedQueueExecutor: SerialExecutor {
     }
 
     func asUnownedSerialExecutor() -> UnownedSerialExecutor { UnownedSerialExecutor(ordinary: self) }
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }

@@ -213,6 +213,17 @@ struct SignalPath: AsyncParsableCommand {
     @Option(help: "OPS base URL.") var url: String = "http://127.0.0.1:8080"
     @OptionGroup var load: LoadOptions
     @Option(help: "Symbol to trade.") var symbol: String = "BTCUSDT.PAPER"
+    @Option(
+        help: ArgumentHelp(
+            "X-Idempotency-Key format: uuid7 or opaque.",
+            discussion:
+                "uuid7 (RFC 9562, time-ordered, a common idempotency key) gives OPS a key whose time it puts first in the client order id, so the engine's B-trees append; opaque ('bench-<run>-<n>') gets a hashed, unordered id. The JSON line's bench is ops-signal or ops-signal-opaque-keys."
+        ))
+    var keys: KeyFormat = .uuid7
+
+    enum KeyFormat: String, ExpressibleByArgument, CaseIterable {
+        case uuid7, opaque
+    }
 
     func run() async throws {
         guard let token = ProcessInfo.processInfo.environment["OPS_API_TOKEN"] else {
@@ -220,13 +231,21 @@ struct SignalPath: AsyncParsableCommand {
         }
         let pool = try await HTTPPool(url: self.url, size: load.concurrency)
         let symbol = self.symbol
-        let run = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+        let runBits = UInt32.random(in: 0...UInt32.max)
+        let run = String(runBits, radix: 36)
+        let keys = self.keys
         // Callers run on the pool's event loop: a post and its reply need no thread hop.
         try await withTaskExecutorPreference(EventLoopTaskExecutor(pool.eventLoop)) {
-            _ = try await drive("ops-signal", load, pacer: pool.eventLoop) { index in
+            let name = keys == .uuid7 ? "ops-signal" : "ops-signal-opaque-keys"
+            _ = try await drive(name, load, pacer: pool.eventLoop) { index in
                 let side = index % 2 == 0 ? "BUY" : "SELL"
                 // A key per signal, as a real strategy sends: OPS makes it durable before the order leaves.
-                let key = "bench-\(run)-\(index)"
+                let key =
+                    switch keys {
+                    case .uuid7:
+                        uuidV7(unixMillis: UInt64(Date().timeIntervalSince1970 * 1000), run: runBits, index: index)
+                    case .opaque: "bench-\(run)-\(index)"
+                    }
                 let body = Array(#"{"symbol":"\#(symbol)","side":"\#(side)","quantity":"0.001","model":"bench"}"#.utf8)
                 let status = await pool.post(
                     path: "/strategy/signal",
@@ -240,6 +259,24 @@ struct SignalPath: AsyncParsableCommand {
         }
         await pool.close()
     }
+}
+
+/// An RFC 9562 UUIDv7 in its text form: the time, then the run and the request's index where the
+/// RFC puts random bits (unique within a run, and across runs but for a 1 in 2³² clash).
+func uuidV7(unixMillis: UInt64, run: UInt32, index: Int) -> String {
+    let randA = UInt64(run & 0xFFF)
+    let randB = UInt64(run >> 12) << 32 | UInt64(UInt32(truncatingIfNeeded: index))
+    let high = unixMillis << 16 | 0x7000 | randA
+    let low = 0x8000_0000_0000_0000 | randB
+    let digits = Array("0123456789abcdef".utf8)
+    var text: [UInt8] = []
+    for (word, range) in [(high, 0..<16), (low, 16..<32)] {
+        for nibble in range {
+            if nibble == 8 || nibble == 12 || nibble == 16 || nibble == 20 { text.append(UInt8(ascii: "-")) }
+            text.append(digits[Int(word >> (60 - 4 * UInt64(nibble % 16)) & 0xF)])
+        }
+    }
+    return String(decoding: text, as: UTF8.self)
 }
 
 /// What a failed call was, for the run's `error_kinds`: the RPC status code, or the error's type.
