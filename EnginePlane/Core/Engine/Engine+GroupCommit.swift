@@ -102,8 +102,9 @@ extension Engine {
         var batch: [EventEnvelope] = []
         if !pendingEvents.isEmpty {
             let now = WallClock.nowUnixNanos()
+            let superseded = Self.supersededOrderEvents(pendingEvents)
             batch.reserveCapacity(pendingEvents.count)
-            for event in pendingEvents {
+            for (index, event) in pendingEvents.enumerated() where !superseded[index] {
                 seq += 1
                 batch.append(EventEnvelope(seq: seq, unixNanos: now, event: event))
             }
@@ -120,6 +121,21 @@ extension Engine {
             }
             for waiter in waiters { waiter.resume(returning: result) }
         }
+    }
+
+    /// Marks the order events that a later event of the same order in the batch supersedes. A batch
+    /// commits as one transaction, so the states an order passed through inside it were never
+    /// durable on their own: subscribers get each order's state as of the commit, once (a paper
+    /// order's intent and its fill are one batch: one order event instead of two). Fills and risk
+    /// events are all kept.
+    static func supersededOrderEvents(_ events: [EngineEvent]) -> [Bool] {
+        var superseded = [Bool](repeating: false, count: events.count)
+        var seen = Set<String>(minimumCapacity: events.count / 2)
+        for index in events.indices.reversed() {
+            guard case .order(let order) = events[index] else { continue }
+            if !seen.insert(order.clientOrderID).inserted { superseded[index] = true }
+        }
+        return superseded
     }
 
     /// Writes remain for the next flush: staged order rows, or an open ledger transaction.
