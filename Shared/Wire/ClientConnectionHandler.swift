@@ -9,7 +9,9 @@ struct OutboundCall {
     var method: Fleet_V1_Method
     var deadlineUnixNanos: Int64
     var payload: Data
-    var promise: EventLoopPromise<Fleet_V1_Response>
+    /// Resumed exactly once, on the link's event loop, by whoever holds the call: the handler
+    /// once it has it, the caller before that.
+    var reply: CheckedContinuation<Fleet_V1_Response, any Error>
     /// For SUBSCRIBE: where the stream's events go.
     var events: (@Sendable (Fleet_V1_Event) -> Void)?
 }
@@ -42,7 +44,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     private var handshakeDone = false
     private var identity = ServerIdentity(serverID: "", venue: "")
     private var nextStreamID: UInt64 = 1
-    private var pending: [UInt64: EventLoopPromise<Fleet_V1_Response>] = [:]
+    private var pending: [UInt64: CheckedContinuation<Fleet_V1_Response, any Error>] = [:]
     /// Deadlines of the calls in flight, behind one timer (`deadlineTimer`).
     private var deadlines = CallDeadlines()
     private var deadlineTimer: Scheduled<Void>?
@@ -92,7 +94,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         case (.awaitingHello, .response(let response)), (.awaitingAuthResult, .response(let response)):
             fail(context: context, RPCStatus(response.code, response.message))
         case (_, .response(let response)):
-            pending.removeValue(forKey: frame.streamID)?.succeed(response)
+            pending.removeValue(forKey: frame.streamID)?.resume(returning: response)
             deadlines.dropAnswered { pending[$0] != nil }
         case (_, .event(let event)):
             subscriptions[frame.streamID]?(event)
@@ -127,17 +129,17 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         case .ready:
             break
         case .goingAway:
-            call.promise.fail(RPCStatus.unavailable("the engine is going away"))
+            call.reply.resume(throwing: RPCStatus.unavailable("the engine is going away"))
             promise?.fail(RPCStatus.unavailable("the engine is going away"))
             return
         default:
-            call.promise.fail(RPCStatus.unavailable("the link is not ready"))
+            call.reply.resume(throwing: RPCStatus.unavailable("the link is not ready"))
             promise?.fail(RPCStatus.unavailable("the link is not ready"))
             return
         }
         let streamID = nextStreamID
         nextStreamID += 1
-        pending[streamID] = call.promise
+        pending[streamID] = call.reply
         if let events = call.events { subscriptions[streamID] = events }
         var frame = Fleet_V1_Frame()
         frame.streamID = streamID
@@ -166,7 +168,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         deadlineTimer = nil
         let (expired, next) = deadlines.expire(now: .now()) { pending[$0] != nil }
         for streamID in expired {
-            pending.removeValue(forKey: streamID)?.fail(RPCStatus.deadlineExceeded("no response before the deadline"))
+            pending.removeValue(forKey: streamID)?.resume(
+                throwing: RPCStatus.deadlineExceeded("no response before the deadline"))
         }
         if let next { setDeadlineTimer(at: next, eventLoop: eventLoop) }
     }
@@ -211,7 +214,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         deadlineTimer = nil
         deadlines.removeAll()
         subscriptions.removeAll()
-        for promise in waiting.values { promise.fail(status) }
+        for call in waiting.values { call.resume(throwing: status) }
         context.close(promise: nil)
     }
 }

@@ -356,6 +356,30 @@ struct LinkTests {
         try await clientGroup.shutdownGracefully()
     }
 
+    @Test func callsInFlightWhenTheLinkClosesAndCallsAfterItFailUnavailable() async throws {
+        let service = RecordingService()
+        let (server, port) = try await startServer(service)
+        let client = try await connect(port)
+        // HEALTH is answered after 300 ms: still in flight when the link closes.
+        let slow = Task { try await client.call(.health, payload: Data(), deadlineUnixNanos: 0) }
+        try await Task.sleep(for: .milliseconds(50))
+        await client.close()
+        let inFlight = await #expect(throws: RPCStatus.self) { _ = try await slow.value }
+        #expect(inFlight?.code == .unavailable)
+        // From a task on another executor, and from one on the link's own event loop.
+        let elsewhere = await #expect(throws: RPCStatus.self) {
+            _ = try await client.call(.noop, payload: Data(), deadlineUnixNanos: 0)
+        }
+        #expect(elsewhere?.code == .unavailable)
+        let onTheLoop = await withTaskExecutorPreference(EventLoopTaskExecutor(client.eventLoop)) {
+            await #expect(throws: RPCStatus.self) {
+                _ = try await client.call(.noop, payload: Data(), deadlineUnixNanos: 0)
+            }
+        }
+        #expect(onTheLoop?.code == .unavailable)
+        await server.shutdown()
+    }
+
     @Test func shutdownSendsGoAwayAndFinishesInFlightCalls() async throws {
         let service = RecordingService()
         let (server, port) = try await startServer(service)
