@@ -14,7 +14,8 @@
 # each with a fresh fleet, and adds the median of every row with each run's value (the issue's
 # targets are medians of 3 runs); the other tables are the last run's.
 # The 2,000/s signal row also writes a latency log, and deploy/bench-episodes.py prints when its tail
-# happened.
+# happened. A row still running after 6× --duration + 60 s is stopped and left out of the tables,
+# with a line saying so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=5
@@ -29,7 +30,7 @@ while [ $# -gt 0 ]; do
     --restart-orders) restart_orders="$2"; shift 2 ;;
     --runs) runs="$2"; shift 2 ;;
     --raw-out) raw_out="$2"; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "bench: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -45,6 +46,12 @@ if [ "$runs" -gt 1 ]; then
     bash "$0" "${child[@]}" --raw-out "$series/raw-$i.txt"
   done
   python3 deploy/bench-medians.py "$series"/raw-*.txt > "$series/medians.md"
+  for stopped in "$series"/raw-*.stopped; do
+    [ -f "$stopped" ] || continue
+    run_number="$(basename "$stopped" .stopped)"
+    { echo; echo "Stopped at the time limit in run ${run_number#raw-} (left out of its medians):"; echo; cat "$stopped"; } \
+      >> "$series/medians.md"
+  done
   if [ "$quick" = 1 ]; then
     cat "$series/medians.md"
   else
@@ -141,9 +148,21 @@ if [ "$grpc_twins" = 1 ]; then
 fi
 
 results="$work/results.txt"
+# A row that does not end in time is stopped and left out of the tables, with a line saying so,
+# instead of stalling the whole benchmark: grpc-swift-2's client once hung in the 5,000/s twin row
+# (its calls never completed, past their 5 s timeout). Any other failure of fleet-bench stops here.
+row_limit=$((duration * 6 + 60))
 run() {
   echo "+ fleet-bench $*" >&2
-  "$bench" "$@" --duration "$duration" | tee -a "$work/raw.txt" | grep '^|' >> "$results"
+  local status=0
+  timeout --kill-after=10 "$row_limit" "$bench" "$@" --duration "$duration" > "$work/row.txt" || status=$?
+  if [ "$status" = 124 ] || [ "$status" = 137 ]; then
+    echo "- fleet-bench $* did not finish within ${row_limit} s and was stopped; its row is left out" \
+      | tee -a "$work/stopped.txt" >&2
+    return 0
+  fi
+  if [ "$status" != 0 ]; then cat "$work/row.txt" >&2; exit "$status"; fi
+  tee -a "$work/raw.txt" < "$work/row.txt" | grep '^|' >> "$results"
 }
 # Each framed engine run is followed by its gRPC twin with the same load, so both engines see the
 # same history: rpc/grpc-rpc and submit/grpc-submit take the same load options.
@@ -181,7 +200,7 @@ run signal --url "http://127.0.0.1:$ops_port" --rate 1000 --concurrency 256 "${f
 run signal --url "http://127.0.0.1:$ops_port" --rate 2000 --concurrency 512 "${fleet_cpu[@]}" \
   --latency-log "$work/signal-2000.latency"
 # When that row's tail happened (periodic episodes point at a timer, scattered ones at queueing).
-python3 deploy/bench-episodes.py "$work/signal-2000.latency" >&2
+[ -f "$work/signal-2000.latency" ] && python3 deploy/bench-episodes.py "$work/signal-2000.latency" >&2
 
 engine_rss=$(rss "$engine_pid"); ops_rss=$(rss "$ops_pid")
 # The restart case has the machine to itself: the fleet above (and a gRPC twin still working off an
@@ -231,10 +250,12 @@ for r in runs:
 PY
 
 [ -n "$raw_out" ] && grep '^{' "$work/raw.txt" > "$raw_out"
+[ -n "$raw_out" ] && [ -f "$work/stopped.txt" ] && cat "$work/stopped.txt" >> "${raw_out%.txt}.stopped"
 
 if [ "$quick" = 1 ]; then
   cat "$results"
   cat "$work/cpu.txt"
+  if [ -f "$work/stopped.txt" ]; then cat "$work/stopped.txt"; fi
   echo "bench: quick run done (gRPC twins skipped; not written to docs/benchmarks.md)"
   exit 0
 fi
@@ -268,6 +289,12 @@ cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
   echo
   cat "$work/cpu.txt"
   echo
+  if [ -f "$work/stopped.txt" ]; then
+    echo "Rows stopped at the ${row_limit} s limit (left out of the tables above):"
+    echo
+    cat "$work/stopped.txt"
+    echo
+  fi
   echo "Idle resident memory (RSS) two seconds after start: engine-paper ${idle_engine_rss} MB (private ${idle_engine_private} MB),"
   echo "ops ${idle_ops_rss} MB (private ${idle_ops_private} MB); after the runs: engine-paper ${engine_rss} MB, ops ${ops_rss} MB."
   echo "Private = pages no other process shares (the rest is shared library text: Swift runtime, FoundationEssentials, SQLite, libc)."
