@@ -76,12 +76,12 @@ import TradingDomain
         #expect(seqs == Array(seqs[0]..<(seqs[0] + UInt64(seqs.count))), "no gaps in seq")
     }
 
-    @Test func theSupersededOrderEventsAreTheEarlierOnesOfEachOrder() throws {
-        let harness = try EngineHarness()
+    @Test func theSupersededOrderEventsAreTheEarlierOnesOfEachOrder() {
+        let btc = InstrumentID(symbol: "BTCUSDT", venue: .paper)
         let order = { (id: String, status: OrderStatus) in
             EngineEvent.order(
                 OrderRecord(
-                    clientOrderID: id, instrument: harness.btc, side: .buy, type: .market, timeInForce: .ioc,
+                    clientOrderID: id, instrument: btc, side: .buy, type: .market, timeInForce: .ioc,
                     limitPrice: .zero, quoteQuantity: .zero,
                     progress: OrderProgress(quantity: Fixed(1), status: status),
                     model: "m", strategy: "", createdUnixNanos: 0, updatedUnixNanos: 0))
