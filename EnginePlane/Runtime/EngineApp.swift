@@ -142,7 +142,7 @@ public enum EngineApp {
                     }
                 }
             },
-            configPath: configPath, linkGroup: linkGroup, linkExecutor: engineExecutor.taskExecutor,
+            configPath: configPath, linkGroup: linkGroup, engineExecutor: engineExecutor,
             alsoServe: alsoServe)
         let group = ServiceGroup(
             configuration: .init(
@@ -216,7 +216,9 @@ struct EngineService: Service {
     let reload: (@Sendable () -> EngineConfigFile?)?
     let configPath: String?
     let linkGroup: any EventLoopGroup
-    let linkExecutor: EventLoopTaskExecutor
+    /// The engine actor's executor, on the link's one event loop.
+    let engineExecutor: EventLoopSerialExecutor
+    var linkExecutor: EventLoopTaskExecutor { engineExecutor.taskExecutor }
     let alsoServe: EngineApp.ExtraTransport?
 
     func run() async throws {
@@ -242,7 +244,8 @@ struct EngineService: Service {
         let venueEvents = Task(executorPreference: linkExecutor) {
             for await event in venueClient.events { await engine.handle(event) }
         }
-        let service = EngineRPCService(engine: engine, version: version, status: status)
+        let service = EngineRPCService(
+            engine: engine, version: version, status: status, engineExecutor: engineExecutor)
         let link = try await FleetServer.start(
             configuration: rpc, service: service, secret: secret,
             group: linkGroup, taskExecutor: linkExecutor, logger: logger)

@@ -33,4 +33,11 @@ public final class EventLoopSerialExecutor: SerialExecutor {
     public func checkIsolated() {
         eventLoop.preconditionInEventLoop()
     }
+
+    /// Lets the runtime's isolation checks (`assumeIsolated`) tell, without crashing when the
+    /// answer is no, whether code on the loop outside one of this executor's jobs (a channel
+    /// handler) is isolated: it is, the loop runs one thing at a time.
+    public func isIsolatingCurrentContext() -> Bool? {
+        eventLoop.inEventLoop
+    }
 }

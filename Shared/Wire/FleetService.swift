@@ -12,6 +12,23 @@ public protocol FleetService: Sendable {
     /// Runs one request. Return the reply payload or a status. `SUBSCRIBE` requests come with a
     /// sink on which the service pushes events until the sink reports it is closed.
     func handle(_ request: ServerRequest, events: EventSink?) async -> Result<Data, RPCStatus>
+
+    /// Starts one request on the link's event loop (called there) and calls `reply` once with its
+    /// result. The default runs `handle` in a task that prefers `executor`; a service whose actor
+    /// runs on that same loop starts the task on the actor in place instead (no executor job until
+    /// its first real suspension).
+    func start(
+        _ request: ServerRequest, events: EventSink?, executor: EventLoopTaskExecutor,
+        reply: @escaping @Sendable (Result<Data, RPCStatus>) -> Void)
+}
+
+extension FleetService {
+    public func start(
+        _ request: ServerRequest, events: EventSink?, executor: EventLoopTaskExecutor,
+        reply: @escaping @Sendable (Result<Data, RPCStatus>) -> Void
+    ) {
+        Task(executorPreference: executor) { reply(await handle(request, events: events)) }
+    }
 }
 
 /// An authenticated request as the service sees it.

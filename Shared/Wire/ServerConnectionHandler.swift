@@ -43,6 +43,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     /// Replies are written as they complete and flushed once per event-loop turn: under load one
     /// `write(2)` carries many of them.
     private let coalescedFlush = CoalescedFlush()
+    /// Replies finished on another thread, written by one loop job per batch of them.
+    private let outbox = Handoff<(streamID: UInt64, result: Result<Data, RPCStatus>)>()
     /// Request tasks prefer this channel's event loop: they decode, encode and reply on it. When
     /// the server was given the task executor its service's actor runs under (the engine's, see
     /// `EventLoopSerialExecutor`), it is that one, so the actor's own calls need no hop either.
@@ -264,17 +266,28 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
         let executor = self.executor ?? EventLoopTaskExecutor(eventLoop)
-        Task(executorPreference: executor) {
-            let result = await service.handle(request, events: sink)
-            @Sendable func finish() {
+        let outbox = self.outbox
+        service.start(request, events: sink, executor: executor) { result in
+            if eventLoop.inEventLoop {
                 let (handler, context) = loopBound.value
-                handler.inFlight -= 1
-                handler.reply(context: context, streamID: streamID, result: result)
-                handler.startWaiting(context: context)
-                handler.closeIfDrained(context: context)
+                handler.complete(context: context, replies: [(streamID, result)])
+            } else if outbox.post((streamID, result)) {
+                eventLoop.execute {
+                    let (handler, context) = loopBound.value
+                    handler.complete(context: context, replies: outbox.take())
+                }
             }
-            if eventLoop.inEventLoop { finish() } else { eventLoop.execute(finish) }
         }
+    }
+
+    /// Writes finished requests' replies, then starts waiting requests with the freed slots.
+    private func complete(
+        context: ChannelHandlerContext, replies: [(streamID: UInt64, result: Result<Data, RPCStatus>)]
+    ) {
+        inFlight -= replies.count
+        for (streamID, result) in replies { reply(context: context, streamID: streamID, result: result) }
+        startWaiting(context: context)
+        closeIfDrained(context: context)
     }
 
     /// Starts waiting requests while slots are free; reads the link again once none waits.

@@ -26,7 +26,7 @@ extension Engine {
             // actor's executor), and a flush that ran in that gap would leave this waiter behind with
             // no flush to come — a caller stuck until some other write happened to flush.
             result = await withCheckedContinuation { continuation in
-                batchWaiters.append(continuation)
+                batchWaiters.append { continuation.resume(returning: $0) }
                 scheduleFlush()
             }
         } else {
@@ -37,6 +37,27 @@ extension Engine {
         }
         if let failure { throw failure }
         if case .failure(let error) = result { throw fail(error) }
+    }
+
+    /// As `durable()`, for a caller that does not wait: `body` runs once everything written so far
+    /// is durable, or with the error that stopped the engine, on the sync thread (or at once, here,
+    /// if it already is). A sync failure also stops the engine, as `durable()` does.
+    func whenDurable(_ body: @escaping @Sendable (Result<Void, EngineError>) -> Void) {
+        if let failure { return body(.failure(failure)) }
+        let callback: @Sendable (Result<Void, StorageError>) -> Void = { [self] result in
+            switch result {
+            case .success: body(.success(()))
+            case .failure(let error):
+                body(.failure(Self.ledgerFailure(error)))
+                Task { await self.fail(error) }
+            }
+        }
+        if hasUnflushedWrites || !pendingEvents.isEmpty || flushScheduled {
+            batchWaiters.append(callback)
+            scheduleFlush()
+        } else {
+            groupCommit.whenDurable(groupCommit.lastTicket, callback)
+        }
     }
 
     /// Queues a flush: at once when the disk is idle; otherwise when the running fsync returns, so
@@ -70,8 +91,7 @@ extension Engine {
         batchWaiters.removeAll(keepingCapacity: true)
         if let failure {
             for waiter in waiters {
-                waiter.resume(
-                    returning: .failure(StorageError(path: "ledger", operation: "flush", message: failure.message)))
+                waiter(.failure(StorageError(path: "ledger", operation: "flush", message: failure.message)))
             }
             return
         }
@@ -85,8 +105,7 @@ extension Engine {
         } catch {
             let failure = fail(error)
             for waiter in waiters {
-                waiter.resume(
-                    returning: .failure(StorageError(path: "ledger", operation: "commit", message: failure.message)))
+                waiter(.failure(StorageError(path: "ledger", operation: "commit", message: failure.message)))
             }
             return
         }
@@ -119,7 +138,7 @@ extension Engine {
                 if committed { observer.ledgerCommitted(nanos: WallClock.nowUnixNanos() - started) }
                 for subscriber in subscribers { subscriber(events) }
             }
-            for waiter in waiters { waiter.resume(returning: result) }
+            for waiter in waiters { waiter(result) }
         }
     }
 
@@ -170,7 +189,7 @@ extension Engine {
     @discardableResult
     func fail(_ error: any Error) -> EngineError {
         if let failure { return failure }
-        let failure = EngineError(.unavailable, "the ledger failed (\(error)); the engine is stopping to recover")
+        let failure = Self.ledgerFailure(error)
         self.failure = failure
         isReady = false
         ledger.rollback()
@@ -180,6 +199,11 @@ extension Engine {
         pendingEvents.removeAll()
         logger.critical("ledger failure: refusing all work until restart", metadata: ["error": "\(error)"])
         return failure
+    }
+
+    /// The error every caller gets once the ledger failed.
+    static func ledgerFailure(_ error: any Error) -> EngineError {
+        EngineError(.unavailable, "the ledger failed (\(error)); the engine is stopping to recover")
     }
 
     /// Why the engine stopped taking work, if it did.

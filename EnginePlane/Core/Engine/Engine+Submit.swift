@@ -11,6 +11,25 @@ extension Engine {
     /// durable before this returns. Stops, trailing stops and bracket exits are held in the engine
     /// (status HELD, durable) until their trigger fires.
     public func submit(_ command: SubmitCommand) async throws(EngineError) -> SubmitOutcome {
+        let outcome = try await submitWritten(command)
+        try await durable()  // a duplicate's first submission may still be in the batch being synced
+        return outcome
+    }
+
+    /// `submit` for a caller that does not wait for durability in a task: `reply` gets the outcome
+    /// once it is durable (on the sync thread), or the error. A paper order runs to its last write
+    /// without suspending, so a task started in place for it ends here instead of being resumed
+    /// after the sync (a resumption costs the engine's thread two executor jobs per order).
+    public func submit(
+        _ command: SubmitCommand, reply: @escaping @Sendable (Result<SubmitOutcome, EngineError>) -> Void
+    ) async {
+        let outcome: SubmitOutcome
+        do { outcome = try await submitWritten(command) } catch { return reply(.failure(error)) }
+        whenDurable { result in reply(result.map { outcome }) }
+    }
+
+    /// `submit` up to its last write; the caller then waits for it to be durable.
+    func submitWritten(_ command: SubmitCommand) async throws(EngineError) -> SubmitOutcome {
         try validate(command)
         if sending[command.clientOrderID] != nil {
             // The first submission is still on its way to the venue: wait for its answer.
@@ -27,12 +46,9 @@ extension Engine {
         case .known(let existing):
             // A retry of an order whose submission outcome is unknown: ask the venue now, never resend.
             if existing.status == .pendingSubmit { try await resolvePending(existing) }
-            let outcome = SubmitOutcome(
+            return SubmitOutcome(
                 order: try order(command.clientOrderID) ?? existing, duplicate: true, legs: try legs(of: existing))
-            try await durable()  // the first submission may still be in the batch being synced
-            return outcome
         case .refused(let order):
-            try await durable()
             return SubmitOutcome(order: order, duplicate: false)
         case .recorded(let order, let hasLegs):
             if order.status == .pendingSubmit {
@@ -40,11 +56,9 @@ extension Engine {
                 defer { for waiter in sending.removeValue(forKey: order.clientOrderID) ?? [] { waiter.resume() } }
                 try await send(order.clientOrderID)
             }
-            let outcome = SubmitOutcome(
+            return SubmitOutcome(
                 order: try self.order(order.clientOrderID) ?? order, duplicate: false,
                 legs: hasLegs ? try self.legs(of: order) : [])  // no lookups for the plain orders
-            try await durable()
-            return outcome
         }
     }
 

@@ -80,7 +80,8 @@ public actor Engine {
     /// The venue writes in the ledger's transaction (the paper venue): one durable point per order.
     let venueSharesTransaction: Bool
     var flushScheduled = false
-    var batchWaiters: [CheckedContinuation<Result<Void, StorageError>, Never>] = []
+    /// Called with the open batch's sync result once it is durable, in order (on the sync thread).
+    var batchWaiters: [@Sendable (Result<Void, StorageError>) -> Void] = []
     /// Set when a ledger write or sync failed: the engine then refuses all work (fail-stop).
     var failure: EngineError?
     /// Orders changed since the last flush, each written once by the flush: an intent and its fill
