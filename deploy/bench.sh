@@ -154,9 +154,11 @@ results="$work/results.txt"
 row_limit=$((duration * 6 + 60))
 run() {
   echo "+ fleet-bench $*" >&2
-  local status=0
+  local status=0 started=$SECONDS
   timeout --kill-after=10 "$row_limit" "$bench" "$@" --duration "$duration" > "$work/row.txt" || status=$?
-  if [ "$status" = 124 ] || [ "$status" = 137 ]; then
+  # 124/137 is timeout's stop only once the limit has passed: a fleet-bench killed sooner (the
+  # OOM killer's SIGKILL is 137 too) failed, and stops the benchmark like any other failure.
+  if { [ "$status" = 124 ] || [ "$status" = 137 ]; } && [ $((SECONDS - started)) -ge "$row_limit" ]; then
     echo "- fleet-bench $* did not finish within ${row_limit} s and was stopped; its row is left out" \
       | tee -a "$work/stopped.txt" >&2
     return 0
