@@ -8,7 +8,13 @@ version="1.39.0"
 tools="$here/../.build-protoc-gen-swift"
 if [ ! -x "$tools/protoc-gen-swift" ]; then
   rm -rf "$tools/src" && mkdir -p "$tools"
-  git clone --quiet --depth 1 --branch "$version" https://github.com/apple/swift-protobuf.git "$tools/src"
+  checkout="$here/../.build/checkouts/swift-protobuf"
+  if [ -d "$checkout" ] && [ "$(git -C "$checkout" describe --tags 2>/dev/null)" = "$version" ]; then
+    # The package's own resolved checkout (after any `swift build`): no network needed.
+    cp -R "$checkout" "$tools/src"
+  else
+    git clone --quiet --depth 1 --branch "$version" https://github.com/apple/swift-protobuf.git "$tools/src"
+  fi
   swift build -c release --package-path "$tools/src" --product protoc-gen-swift
   cp "$tools/src/.build/release/protoc-gen-swift" "$tools/protoc-gen-swift"
 fi

@@ -109,7 +109,10 @@ public actor EngineLink {
                 .failedPrecondition, "\(host):\(port) is engine '\(client.serverID)', fleet.yaml expects '\(id)'")
         }
         notify(.syncing(engineID: id))
-        _ = try await client.subscribe { event in notify(.event(engineID: engineID, event)) }
+        // The PnL book keeps its numbers from fills; order events would only move its `seq`.
+        _ = try await client.subscribe(excludingOrderEvents: true) { event in
+            notify(.event(engineID: engineID, event))
+        }
         let snapshot: Fleet_V1_Snapshot = try await client.call(.getSnapshot, Fleet_V1_GetSnapshotRequest())
         self.client = client
         let symbols = Set(snapshot.marks.map(\.symbol))

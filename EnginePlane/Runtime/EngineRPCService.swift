@@ -179,9 +179,12 @@ struct EngineRPCService: FleetService {
             reply.orders = try await engine.flatten(reason: flatten.reason).map(Fleet_V1_Order.init)
             return try reply.serializedData()
         case .subscribe:
+            let subscribe = try decode(Fleet_V1_SubscribeRequest.self)
             guard let events else { throw RPCStatus(.internal, "subscribe without an event sink") }
+            let withOrders = !subscribe.excludeOrderEvents
             let (id, lastSeq) = await engine.subscribe { batch in
-                events.send(batch.map(Fleet_V1_Event.init))
+                // On the sync thread: the events left out are never converted or encoded.
+                events.send(batch.compactMap { withOrders || !$0.event.isOrder ? Fleet_V1_Event($0) : nil })
             }
             let engine = self.engine
             events.closeFuture.whenComplete { _ in Task { await engine.unsubscribe(id) } }

@@ -3818,9 +3818,29 @@ const ProtobufCMessageDescriptor fleet__v1__flatten_response__descriptor =
   (ProtobufCMessageInit) fleet__v1__flatten_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-#define fleet__v1__subscribe_request__field_descriptors NULL
-#define fleet__v1__subscribe_request__field_indices_by_name NULL
-#define fleet__v1__subscribe_request__number_ranges NULL
+static const ProtobufCFieldDescriptor fleet__v1__subscribe_request__field_descriptors[1] =
+{
+  {
+    "exclude_order_events",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Fleet__V1__SubscribeRequest, exclude_order_events),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned fleet__v1__subscribe_request__field_indices_by_name[] = {
+  0,   /* field[0] = exclude_order_events */
+};
+static const ProtobufCIntRange fleet__v1__subscribe_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
 const ProtobufCMessageDescriptor fleet__v1__subscribe_request__descriptor =
 {
   PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
@@ -3829,10 +3849,10 @@ const ProtobufCMessageDescriptor fleet__v1__subscribe_request__descriptor =
   "Fleet__V1__SubscribeRequest",
   "fleet.v1",
   sizeof(Fleet__V1__SubscribeRequest),
-  0,
+  1,
   fleet__v1__subscribe_request__field_descriptors,
   fleet__v1__subscribe_request__field_indices_by_name,
-  0,  fleet__v1__subscribe_request__number_ranges,
+  1,  fleet__v1__subscribe_request__number_ranges,
   (ProtobufCMessageInit) fleet__v1__subscribe_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

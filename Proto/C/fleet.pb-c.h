@@ -716,10 +716,16 @@ struct  Fleet__V1__FlattenResponse
 struct  Fleet__V1__SubscribeRequest
 {
   ProtobufCMessage base;
+  /*
+   * Leave order events out of this subscription: fills, risk events and heartbeats still come.
+   * `seq` still counts the order events, so such a subscriber sees gaps in it. For a subscriber
+   * that keeps PnL from fills (OPS): an order event costs the engine and it more than a fill.
+   */
+  protobuf_c_boolean exclude_order_events;
 };
 #define FLEET__V1__SUBSCRIBE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&fleet__v1__subscribe_request__descriptor) \
-     }
+    , 0 }
 
 
 struct  Fleet__V1__SubscribeResponse

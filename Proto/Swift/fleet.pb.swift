@@ -1209,6 +1209,11 @@ public nonisolated struct Fleet_V1_SubscribeRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// Leave order events out of this subscription: fills, risk events and heartbeats still come.
+  /// `seq` still counts the order events, so such a subscriber sees gaps in it. For a subscriber
+  /// that keeps PnL from fills (OPS): an order event costs the engine and it more than a fill.
+  public var excludeOrderEvents: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2887,18 +2892,29 @@ nonisolated extension Fleet_V1_FlattenResponse: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Fleet_V1_SubscribeRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SubscribeRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}exclude_order_events\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    // Load everything into unknown fields
-    while try decoder.nextFieldNumber() != nil {}
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.excludeOrderEvents) }()
+      default: break
+      }
+    }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.excludeOrderEvents != false {
+      try visitor.visitSingularBoolField(value: self.excludeOrderEvents, fieldNumber: 1)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Fleet_V1_SubscribeRequest, rhs: Fleet_V1_SubscribeRequest) -> Bool {
+    if lhs.excludeOrderEvents != rhs.excludeOrderEvents {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -120,11 +120,14 @@ public final class FleetClient: Sendable {
     }
 
     /// Subscribes to the engine's events; `onEvent` runs on the link's event loop, in order.
+    /// `excludingOrderEvents`: fills, risk events and heartbeats only (`seq` then has gaps).
     public func subscribe(
-        onEvent: @escaping @Sendable (Fleet_V1_Event) -> Void
+        excludingOrderEvents: Bool = false, onEvent: @escaping @Sendable (Fleet_V1_Event) -> Void
     ) async throws -> Fleet_V1_SubscribeResponse {
+        var request = Fleet_V1_SubscribeRequest()
+        request.excludeOrderEvents = excludingOrderEvents
         let response = try await rawCall(
-            .subscribe, payload: Fleet_V1_SubscribeRequest().serializedData(),
+            .subscribe, payload: try request.serializedData(),
             deadlineUnixNanos: WallClock.nowUnixNanos() + 5_000_000_000, events: onEvent)
         guard response.code == .ok else { throw RPCStatus(response.code, response.message) }
         return try Fleet_V1_SubscribeResponse(serializedBytes: response.payload)

@@ -6,6 +6,11 @@ public enum EngineEvent: Sendable {
     case fill(FillRecord)
     case risk(RiskNotice)
     case heartbeat(AccountSummary, marks: [InstrumentID: Quote], mode: TradingMode)
+
+    /// An order's state (what a subscriber may ask to leave out).
+    public var isOrder: Bool {
+        if case .order = self { true } else { false }
+    }
 }
 
 /// A risk decision worth telling OPS about: a denied order, a mode change.
