@@ -14,9 +14,9 @@ public protocol FleetService: Sendable {
     func handle(_ request: ServerRequest, events: EventSink?) async -> Result<Data, RPCStatus>
 
     /// Starts one request on the link's event loop (called there) and calls `reply` once with its
-    /// result. The default runs `handle` in a task that prefers `executor`; a service whose actor
-    /// runs on that same loop starts the task on the actor in place instead (no executor job until
-    /// its first real suspension).
+    /// result, from any thread. The default runs `handle` in a task that prefers `executor`; the
+    /// engine's service, whose actor runs on that same loop, starts a read's requests on the actor
+    /// from one job and answers orders from its sync thread (`EngineRPCService.start`).
     func start(
         _ request: ServerRequest, events: EventSink?, executor: EventLoopTaskExecutor,
         reply: @escaping @Sendable (Result<Data, RPCStatus>) -> Void)
