@@ -69,6 +69,25 @@ struct StorageTests {
         try AppendLog(path: path).append(lines: ["{\"b\":2}", "{\"c\":3}"])
         #expect(try String(contentsOfFile: path, encoding: .utf8) == "{\"a\":1}\n{\"b\":2}\n{\"c\":3}\n")
     }
+
+    /// Past each writeback chunk the log asks the kernel to write the new bytes out and drop the
+    /// older ones from its cache: every line is still there, in order, and a log opened again on
+    /// the file counts its chunks from the end it finds.
+    @Test func appendLogKeepsEveryLineAcrossWritebackChunks() throws {
+        let path = "\(directory)/chunks.jsonl"
+        let line = String(repeating: "x", count: 99)  // a digit and 98 x: 100 bytes with its newline
+        let first = try AppendLog(path: path, writebackChunk: 4096)
+        for index in 0..<500 { try first.append("\(index % 10)" + line.dropFirst()) }
+        let again = try AppendLog(path: path, writebackChunk: 4096)
+        try again.append(lines: (0..<300).map { "\($0 % 10)" + line.dropFirst() })
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 800)
+        #expect(lines.allSatisfy { $0.utf8.count == 99 })
+        #expect(
+            lines.enumerated().allSatisfy { index, text in
+                text.first == Character("\((index < 500 ? index : index - 500) % 10)")
+            })
+    }
 }
 
 @Suite struct GroupCommitStorageTests {
