@@ -15,23 +15,12 @@ struct EngineRPCService: FleetService {
     /// The engine's executor when it runs on the link's event loop (the runtime's one-thread setup).
     let engineExecutor: EventLoopSerialExecutor?
     /// Requests waiting for the engine job that starts them (with `engineExecutor`).
-    private let starts: Handoff<Start>?
+    private let starts = Handoff<Start>()
 
     struct Start: Sendable {
         let request: ServerRequest
         let events: EventSink?
         let reply: @Sendable (Result<Data, RPCStatus>) -> Void
-    }
-
-    init(
-        engine: Engine, version: String, status: @escaping @Sendable () -> String,
-        engineExecutor: EventLoopSerialExecutor?
-    ) {
-        self.engine = engine
-        self.version = version
-        self.status = status
-        self.engineExecutor = engineExecutor
-        self.starts = engineExecutor.map { _ in Handoff() }
     }
 
     var serverID: String { engine.engineID }
@@ -48,7 +37,7 @@ struct EngineRPCService: FleetService {
         _ request: ServerRequest, events: EventSink?, executor: EventLoopTaskExecutor,
         reply: @escaping @Sendable (Result<Data, RPCStatus>) -> Void
     ) {
-        guard let engineExecutor, let starts, engineExecutor.eventLoop === executor.eventLoop,
+        guard let engineExecutor, engineExecutor.eventLoop === executor.eventLoop,
             executor.eventLoop.inEventLoop
         else {
             Task(executorPreference: executor) { reply(await handle(request, events: events)) }

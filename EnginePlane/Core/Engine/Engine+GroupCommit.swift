@@ -19,21 +19,12 @@ extension Engine {
     /// Returns once everything written so far (by this operation and every earlier one) is durable.
     func durable() async throws(EngineError) {
         if let failure { throw failure }
-        let result: Result<Void, StorageError>
-        if hasUnflushedWrites || !pendingEvents.isEmpty || flushScheduled {
-            // Joining the batch and queueing its flush happen in one step, inside the continuation's
-            // body: `withCheckedContinuation` can suspend before running its body (it switches to the
-            // actor's executor), and a flush that ran in that gap would leave this waiter behind with
-            // no flush to come — a caller stuck until some other write happened to flush.
-            result = await withCheckedContinuation { continuation in
-                batchWaiters.append { continuation.resume(returning: $0) }
-                scheduleFlush()
-            }
-        } else {
-            let ticket = groupCommit.lastTicket
-            result = await withCheckedContinuation { continuation in
-                groupCommit.whenDurable(ticket) { continuation.resume(returning: $0) }
-            }
+        // Joining the batch and queueing its flush happen in one step, inside the continuation's
+        // body: `withCheckedContinuation` can suspend before running its body (it switches to the
+        // actor's executor), and a flush that ran in that gap would leave this waiter behind with
+        // no flush to come — a caller stuck until some other write happened to flush.
+        let result = await withCheckedContinuation { continuation in
+            joinBatch { continuation.resume(returning: $0) }
         }
         if let failure { throw failure }
         if case .failure(let error) = result { throw fail(error) }
@@ -44,7 +35,7 @@ extension Engine {
     /// if it already is). A sync failure also stops the engine, as `durable()` does.
     func whenDurable(_ body: @escaping @Sendable (Result<Void, EngineError>) -> Void) {
         if let failure { return body(.failure(failure)) }
-        let callback: @Sendable (Result<Void, StorageError>) -> Void = { [self] result in
+        joinBatch { [self] result in
             switch result {
             case .success: body(.success(()))
             case .failure(let error):
@@ -52,11 +43,16 @@ extension Engine {
                 Task { await self.fail(error) }
             }
         }
+    }
+
+    /// Runs `waiter` once everything written so far is durable: with the open batch (queueing its
+    /// flush) when there is one, else once the last commit's sync returns.
+    private func joinBatch(_ waiter: @escaping @Sendable (Result<Void, StorageError>) -> Void) {
         if hasUnflushedWrites || !pendingEvents.isEmpty || flushScheduled {
-            batchWaiters.append(callback)
+            batchWaiters.append(waiter)
             scheduleFlush()
         } else {
-            groupCommit.whenDurable(groupCommit.lastTicket, callback)
+            groupCommit.whenDurable(groupCommit.lastTicket, waiter)
         }
     }
 
