@@ -10,9 +10,11 @@ import NIOHTTPTypesHTTP1
 /// Hummingbird's HTTP/1 child channel with `SignalRouteHandler` in its pipeline: signals are
 /// answered by the handler, everything else by the router, one request at a time per connection.
 ///
-/// The same pipeline as `HTTP1Channel.setup` (Hummingbird 2), with two changes: pipelining
-/// assistance on (so answers from either side stay in request order), and the signal handler
-/// after `HTTPConnectionStateHandler` (so idle timeouts and graceful closes see its requests).
+/// The pipeline of `HTTP1Channel.setup` (Hummingbird 2), with three changes: pipelining
+/// assistance on (so answers from either side stay in request order, and `HTTPServerPipelineHandler`
+/// does the graceful close), the signal handler before `HTTP1ToHTTPServerCodec` (signals skip the
+/// conversion to swift-http-types), and `HTTPIdleTimeoutHandler` in place of Hummingbird's
+/// `HTTPConnectionStateHandler`, before the signal handler so that signals count as activity.
 struct OPSHTTPChannel: ServerChildChannel, HTTPChannelHandler {
     typealias Value = NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>
 
@@ -29,10 +31,10 @@ struct OPSHTTPChannel: ServerChildChannel, HTTPChannelHandler {
             try channel.pipeline.syncOperations.configureHTTPServerPipeline(
                 withPipeliningAssistance: true, withErrorHandling: false, withOutboundHeaderValidation: false,
                 withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
-            try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
-            try channel.pipeline.syncOperations.addHandler(
-                HTTPConnectionStateHandler(idleTimeout: idleTimeout, logger: logger))
-            try channel.pipeline.syncOperations.addHandler(SignalRouteHandler(route: signalRoute, executor: executor))
+            try channel.pipeline.syncOperations.addHandlers(
+                HTTPIdleTimeoutHandler(idleTimeout: TimeAmount(idleTimeout)),
+                SignalRouteHandler(route: signalRoute, executor: executor),
+                HTTP1ToHTTPServerCodec(secure: false))
             return try NIOAsyncChannel(
                 wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
         }

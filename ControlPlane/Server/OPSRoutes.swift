@@ -71,7 +71,9 @@ func makeRouter(_ shared: RouteContext, signalRoute: SignalRoute) -> Router<Basi
             // Hummingbird's `collect` throws NIO's `NIOTooManyBytesError` here, not an `HTTPError`.
             tooLarge = true
         }
-        let (status, json) = await signalRoute.answer(head: request.head, body: body, tooLarge: tooLarge)
+        let (status, json) = await signalRoute.answer(
+            token: request.headers[SignalRoute.tokenField], idempotencyKey: request.headers[SignalRoute.idempotencyKey],
+            body: body, tooLarge: tooLarge)
         return Response(
             status: status, headers: [.contentType: "application/json"],
             body: .init(byteBuffer: ByteBuffer(bytes: json)))

@@ -1,5 +1,6 @@
 import HTTPTypes
 import NIOCore
+import NIOHTTP1
 
 /// `POST /strategy/signal`: the token, the body's size, then `SignalService`. The answer is a
 /// status and a JSON body, the same whether `SignalRouteHandler` serves it (the usual way) or
@@ -13,16 +14,20 @@ struct SignalRoute: Sendable {
     static let idempotencyKey = HTTPField.Name("X-Idempotency-Key")!
     static let tokenField = HTTPField.Name("X-OPS-TOKEN")!
 
-    static func serves(_ head: HTTPRequest) -> Bool {
-        guard head.method == .post, let path = head.path else { return false }
+    static func serves(_ head: HTTPRequestHead) -> Bool {
         // Anything else (a trailing slash, another method) goes to the router, which answers it
         // with this same route or the right error.
-        return path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first == Self.path[...]
+        guard head.method == .POST else { return false }
+        let uri = head.uri.utf8
+        let pathEnd = uri.firstIndex(of: UInt8(ascii: "?")) ?? uri.endIndex
+        return uri[..<pathEnd].elementsEqual(Self.path.utf8)
     }
 
-    func answer(head: HTTPRequest, body: ByteBuffer, tooLarge: Bool) async -> (HTTPResponse.Status, [UInt8]) {
-        guard let sent = head.headerFields[Self.tokenField], tokensEqual(Array(sent.utf8), token)
-        else {
+    /// `token` and `idempotencyKey` are the request's `X-OPS-TOKEN` and `X-Idempotency-Key`.
+    func answer(
+        token sent: String?, idempotencyKey: String?, body: ByteBuffer, tooLarge: Bool
+    ) async -> (HTTPResponse.Status, [UInt8]) {
+        guard let sent, tokensEqual(Array(sent.utf8), token) else {
             let error = APIError.unauthorized()
             return (error.status, error.jsonBody())
         }
@@ -33,7 +38,7 @@ struct SignalRoute: Sendable {
         }
         do {
             let result = try await signals.handle(
-                body: Array(buffer: body), idempotencyKey: head.headerFields[Self.idempotencyKey])
+                body: Array(buffer: body), idempotencyKey: idempotencyKey)
             return (.ok, result.json())
         } catch {
             return (error.status, error.jsonBody())

@@ -95,6 +95,17 @@ struct SignalRouteTests {
         #expect(answer.headers["connection"] == "close")
         #expect(closing.read(waitingUpTo: 10) == .closed)
 
+        // HTTP/1.0 without keep-alive: answered, then closed.
+        let old = try RawTCPConnection(port: fleet.opsPort)
+        old.send(Self.post(Self.body).replacingOccurrences(of: "HTTP/1.1\r\n", with: "HTTP/1.0\r\n"))
+        #expect(try HTTPAnswers.read(1, from: old)[0].status == 200)
+        #expect(old.read(waitingUpTo: 10) == .closed)
+
+        // A signal whose body stalls halfway is idle too: its connection is closed, unanswered.
+        let stalled = try RawTCPConnection(port: fleet.opsPort)
+        stalled.send(String(Self.post(Self.body, key: "stalled").dropLast(10)))
+        #expect(stalled.read(waitingUpTo: 10) == .closed)
+
         // Signals every half second keep a connection past the 2 s idle timeout: they count as
         // activity. Then, idle, it is closed.
         let busy = try RawTCPConnection(port: fleet.opsPort)
