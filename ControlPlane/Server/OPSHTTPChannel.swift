@@ -10,9 +10,10 @@ import NIOHTTPTypesHTTP1
 /// Hummingbird's HTTP/1 child channel with `SignalRouteHandler` in its pipeline: signals are
 /// answered by the handler, everything else by the router, one request at a time per connection.
 ///
-/// The pipeline of `HTTP1Channel.setup` (Hummingbird 2), with three changes: pipelining
+/// The pipeline of `HTTP1Channel.setup` (Hummingbird 2), with four changes: pipelining
 /// assistance on (so answers from either side stay in request order, and `HTTPServerPipelineHandler`
-/// does the graceful close), the signal handler before `HTTP1ToHTTPServerCodec` (signals skip the
+/// does the graceful close), `HTTPReadAheadHandler` before it (no `epoll_ctl` per request), the
+/// signal handler before `HTTP1ToHTTPServerCodec` (signals skip the
 /// conversion to swift-http-types), and `HTTPIdleTimeoutHandler` in place of Hummingbird's
 /// `HTTPConnectionStateHandler`, before the signal handler so that signals count as activity.
 struct OPSHTTPChannel: ServerChildChannel, HTTPChannelHandler {
@@ -29,9 +30,11 @@ struct OPSHTTPChannel: ServerChildChannel, HTTPChannelHandler {
             var limits = NIOHTTPDecoderLimitConfiguration()
             limits.maxHeaderFieldCount = 1_000
             try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                withPipeliningAssistance: true, withErrorHandling: false, withOutboundHeaderValidation: false,
+                withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false,
                 withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
             try channel.pipeline.syncOperations.addHandlers(
+                HTTPReadAheadHandler(),
+                HTTPServerPipelineHandler(),
                 HTTPIdleTimeoutHandler(idleTimeout: TimeAmount(idleTimeout)),
                 SignalRouteHandler(route: signalRoute, executor: executor),
                 HTTP1ToHTTPServerCodec(secure: false))

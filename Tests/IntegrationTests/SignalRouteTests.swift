@@ -42,6 +42,20 @@ struct SignalRouteTests {
         #expect(answers[0].headers["server"] == "ops")
         #expect(answers[0].headers["date"]?.hasSuffix(" GMT") == true)
         #expect(fleet.metric("paper-1", #"orders_submitted_total{venue="PAPER",model="m"}"#) == 2)
+
+        // The same in three writes, each sent while the one before is likely still being answered
+        // (OPS keeps reading a connection whose one request has arrived): still answered in order.
+        let separate = try RawTCPConnection(port: fleet.opsPort)
+        separate.send(Self.post(Self.body, key: "pipe-3"))
+        separate.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        Thread.sleep(forTimeInterval: 0.001)
+        separate.send(Self.post(Self.body, key: "pipe-4"))
+        let separateAnswers = try HTTPAnswers.read(3, from: separate)
+        #expect(separateAnswers.map(\.status) == [200, 200, 200])
+        #expect(separateAnswers[1].body == "ok\n")
+        #expect(jsonObject(separateAnswers[0].body)?["client_order_id"] != nil)
+        #expect(jsonObject(separateAnswers[2].body)?["client_order_id"] != nil)
+        #expect(fleet.metric("paper-1", #"orders_submitted_total{venue="PAPER",model="m"}"#) == 4)
     }
 
     @Test func badRequestsGetTheAPIErrorAndTheConnectionStaysUsable() throws {
