@@ -27,6 +27,16 @@ struct SignalRoute: Sendable {
     func answer(
         token sent: String?, idempotencyKey: String?, body: ByteBuffer, tooLarge: Bool
     ) async -> (HTTPResponse.Status, [UInt8]) {
+        if let refusal = refusal(token: sent, tooLarge: tooLarge) { return refusal }
+        do {
+            return (.ok, try await signals.handle(body: Array(buffer: body), idempotencyKey: idempotencyKey).json())
+        } catch {
+            return (error.status, error.jsonBody())
+        }
+    }
+
+    /// The answer to a request refused before it is read: a wrong token, a body too large.
+    private func refusal(token sent: String?, tooLarge: Bool) -> (HTTPResponse.Status, [UInt8])? {
         guard let sent, tokensEqual(Array(sent.utf8), token) else {
             let error = APIError.unauthorized()
             return (error.status, error.jsonBody())
@@ -36,12 +46,6 @@ struct SignalRoute: Sendable {
                 .contentTooLarge, "HTTP_413", "a signal's body is at most \(Self.maxBodyBytes) bytes")
             return (error.status, error.jsonBody())
         }
-        do {
-            let result = try await signals.handle(
-                body: Array(buffer: body), idempotencyKey: idempotencyKey)
-            return (.ok, result.json())
-        } catch {
-            return (error.status, error.jsonBody())
-        }
+        return nil
     }
 }
