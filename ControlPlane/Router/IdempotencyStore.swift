@@ -94,4 +94,19 @@ final class IdempotencyStore {
         .bind(5, entry.engineID).bind(6, entry.createdUnixNanos)
         .run()
     }
+
+    /// As `insert`, unless the key is already there (then nothing changes); true when inserted.
+    func insertIfAbsent(_ entry: Entry) throws(StorageError) -> Bool {
+        if !database.isInTransaction { try database.begin() }
+        try database.statement(
+            """
+            INSERT INTO idempotency (key, body_hash, client_order_id, model, engine_id, created_ns)
+            VALUES (?,?,?,?,?,?) ON CONFLICT(key) DO NOTHING
+            """
+        )
+        .bind(1, entry.key).bind(2, entry.bodyHash).bind(3, entry.clientOrderID).bind(4, entry.model)
+        .bind(5, entry.engineID).bind(6, entry.createdUnixNanos)
+        .run()
+        return database.changes == 1
+    }
 }

@@ -90,9 +90,28 @@ public actor SignalRouter {
             throw SignalError.malformed("X-Idempotency-Key must be 1-128 characters")
         }
         let bodyHash = Digest.hex(Digest.sha256(body))
+        let now = clock()
+        let digest = Digest.sha256(Array("signal\u{0}\(key)\u{0}\(now / keyLifetimeNanosOrOne)".utf8))
+        let draw =
+            Double(UInt64(digest[0]) << 24 | UInt64(digest[1]) << 16 | UInt64(digest[2]) << 8 | UInt64(digest[3]))
+            / Double(UInt64(1) << 32)
+        // Derived from the key alone (DESIGN.md), never from the time: an OPS that lost its state
+        // (a failover to another host) still sends a retry the same id, and the engine answers
+        // with the existing order instead of making a second one.
+        let clientOrderID = ClientOrderID.keyed(key: key, digest: digest)
+        // A new key is the usual case: it is inserted unless already there, and looked up only
+        // when it is (one B-tree search a signal instead of two).
+        if let model = try? pickModel(signal, draw: draw) {
+            let decision = Decision(
+                model: model, clientOrderID: clientOrderID, engineID: engineFor(model), isRetry: false)
+            if try insert(key: key, bodyHash: bodyHash, decision: decision, now: now, ifAbsent: true) {
+                return (decision, true)
+            }
+        }
+        // The key is there (or no model can be picked for a new one): a retry, a reuse with
+        // another body, or an expired key.
         let existing: IdempotencyStore.Entry?
         do { existing = try store.entry(key: key) } catch { throw SignalError.storage("\(error)") }
-        let now = clock()
         if let existing, existing.createdUnixNanos >= now - keyLifetimeNanos {
             guard existing.bodyHash == bodyHash else {
                 throw SignalError.keyReused("X-Idempotency-Key '\(key)' was already used with a different request body")
@@ -110,32 +129,36 @@ public actor SignalRouter {
                 throw SignalError.storage("\(error)")
             }
         }
-        insertsSincePrune += 1
-        if insertsSincePrune >= 1_000 {
-            insertsSincePrune = 0
-            do { try store.prune(createdBefore: now - keyLifetimeNanos) } catch {
-                throw SignalError.storage("\(error)")
-            }
-        }
-        let digest = Digest.sha256(Array("signal\u{0}\(key)\u{0}\(now / keyLifetimeNanosOrOne)".utf8))
-        let draw =
-            Double(UInt64(digest[0]) << 24 | UInt64(digest[1]) << 16 | UInt64(digest[2]) << 8 | UInt64(digest[3]))
-            / Double(UInt64(1) << 32)
         let model = try pickModel(signal, draw: draw)
-        // Derived from the key alone (DESIGN.md), never from the time: an OPS that lost its state
-        // (a failover to another host) still sends a retry the same id, and the engine answers
-        // with the existing order instead of making a second one.
-        let clientOrderID = ClientOrderID.keyed(key: key, digest: digest)
-        let engineID = engineFor(model)
+        let decision = Decision(model: model, clientOrderID: clientOrderID, engineID: engineFor(model), isRetry: false)
+        _ = try insert(key: key, bodyHash: bodyHash, decision: decision, now: now, ifAbsent: false)
+        return (decision, true)
+    }
+
+    /// Records a new key in the open transaction (durable after the next commit's fsync);
+    /// `ifAbsent` returns false instead of failing when the key is already there. Expired keys
+    /// are pruned every 1,000 new ones.
+    private func insert(
+        key: String, bodyHash: String, decision: Decision, now: Int64, ifAbsent: Bool
+    ) throws(SignalError) -> Bool {
+        let entry = IdempotencyStore.Entry(
+            key: key, bodyHash: bodyHash, clientOrderID: decision.clientOrderID, model: decision.model,
+            engineID: decision.engineID, createdUnixNanos: clock())
         do {
-            try store.insert(
-                .init(
-                    key: key, bodyHash: bodyHash, clientOrderID: clientOrderID, model: model, engineID: engineID,
-                    createdUnixNanos: clock()))
+            if ifAbsent {
+                guard try store.insertIfAbsent(entry) else { return false }
+            } else {
+                try store.insert(entry)
+            }
+            insertsSincePrune += 1
+            if insertsSincePrune >= 1_000 {
+                insertsSincePrune = 0
+                try store.prune(createdBefore: now - keyLifetimeNanos)
+            }
         } catch {
             throw SignalError.storage("\(error)")
         }
-        return (Decision(model: model, clientOrderID: clientOrderID, engineID: engineID, isRetry: false), true)
+        return true
     }
 
     /// Returns once every key inserted so far (this caller's among them) is durable.

@@ -29,6 +29,28 @@ struct SignalRouterTests {
         #expect(retry.isRetry)
     }
 
+    @Test func aRetryNeedsNoWeightsButANewKeyDoes() async throws {
+        // The strategy loses its weights after the first attempt: its retry still gets the first
+        // attempt's model, and a reuse with another body is still a conflict, not "no model".
+        let router = try SignalRouter(weights: weights, statePath: path())
+        let body = Array("{1}".utf8)
+        let first = try await router.route(signal, idempotencyKey: "w", body: body, engineFor: { _ in "e1" })
+        await router.setWeights(StrategyWeights([:]))
+        let retry = try await router.route(signal, idempotencyKey: "w", body: body, engineFor: { _ in "e2" })
+        #expect(retry.isRetry && retry.model == first.model && retry.clientOrderID == first.clientOrderID)
+        await #expect(
+            throws: SignalError.keyReused("X-Idempotency-Key 'w' was already used with a different request body")
+        ) {
+            _ = try await router.route(signal, idempotencyKey: "w", body: Array("{2}".utf8), engineFor: { _ in "e1" })
+        }
+        await #expect(throws: SignalError.self) {
+            _ = try await router.route(signal, idempotencyKey: "new", body: body, engineFor: { _ in "e1" })
+        }
+        // The refused key was not recorded: with weights again it is new, not a retry.
+        await router.setWeights(weights)
+        #expect(try await !router.route(signal, idempotencyKey: "new", body: body, engineFor: { _ in "e1" }).isRetry)
+    }
+
     @Test func keyReusedWithAnotherBodyIs409() async throws {
         let router = try SignalRouter(weights: weights, statePath: path())
         _ = try await router.route(signal, idempotencyKey: "k", body: Array("{1}".utf8), engineFor: { _ in "e1" })
