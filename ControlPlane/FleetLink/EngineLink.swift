@@ -1,5 +1,6 @@
 import FleetProto
 import FleetWire
+import FoundationEssentials
 import Logging
 import NIOCore
 import SwiftProtobuf
@@ -147,11 +148,23 @@ public actor EngineLink {
         _ method: Fleet_V1_Method, _ request: some SwiftProtobuf.Message, timeout: Duration = .seconds(5),
         as: Reply.Type = Reply.self
     ) async throws -> Reply {
+        try await readyClient().call(method, request, timeout: timeout)
+    }
+
+    /// As `call`, with the request encoded by the caller and the reply's bytes returned: an async
+    /// caller then keeps two `Data`s across the await, not two messages (`SignalService`).
+    public nonisolated func call(
+        _ method: Fleet_V1_Method, payload: Data, timeout: Duration = .seconds(5)
+    ) async throws -> Data {
+        try await readyClient().call(method, payload: payload, deadlineUnixNanos: FleetClient.deadline(after: timeout))
+    }
+
+    private nonisolated func readyClient() throws(RPCStatus) -> FleetClient {
         let (state, client) = published.withLock { ($0.state, $0.client) }
         guard state == .up, let client, client.isActive else {
             throw RPCStatus.unavailable(
                 "engine '\(id)' is \(state == .up ? "reconnecting" : state.rawValue.lowercased())")
         }
-        return try await client.call(method, request, timeout: timeout)
+        return client
     }
 }

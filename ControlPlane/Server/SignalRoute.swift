@@ -29,7 +29,7 @@ struct SignalRoute: Sendable {
     ) async -> (HTTPResponse.Status, [UInt8]) {
         if let refusal = refusal(token: sent, tooLarge: tooLarge) { return refusal }
         do {
-            return (.ok, try await signals.handle(body: Array(buffer: body), idempotencyKey: idempotencyKey).json())
+            return (.ok, try await signals.handle(body: Array(buffer: body), idempotencyKey: idempotencyKey))
         } catch {
             return (error.status, error.jsonBody())
         }

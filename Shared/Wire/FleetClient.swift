@@ -103,15 +103,19 @@ public final class FleetClient: Sendable {
         return response.payload
     }
 
+    /// The absolute deadline (Unix nanoseconds) `timeout` from now, as calls carry it.
+    public static func deadline(after timeout: Duration) -> Int64 {
+        WallClock.nowUnixNanos() + Int64(timeout.components.seconds) * 1_000_000_000
+            + timeout.components.attoseconds / 1_000_000_000
+    }
+
     /// A typed call: encodes `request`, decodes the reply as `Reply`.
     public func call<Reply: SwiftProtobuf.Message>(
         _ method: Fleet_V1_Method, _ request: some SwiftProtobuf.Message, timeout: Duration = .seconds(5),
         as: Reply.Type = Reply.self
     ) async throws -> Reply {
-        let deadline =
-            WallClock.nowUnixNanos() + Int64(timeout.components.seconds) * 1_000_000_000
-            + timeout.components.attoseconds / 1_000_000_000
-        let payload = try await call(method, payload: request.serializedData(), deadlineUnixNanos: deadline)
+        let payload = try await call(
+            method, payload: request.serializedData(), deadlineUnixNanos: Self.deadline(after: timeout))
         do {
             return try Reply(serializedBytes: payload)
         } catch {
