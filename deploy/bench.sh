@@ -195,6 +195,9 @@ run signal --url "http://127.0.0.1:$ops_port" --concurrency 32 "${fleet_cpu[@]}"
 # Signal throughput at saturation, as SubmitOrder's ×256: OPS's key commits and the engine's group
 # commits batch more signals each (×32 leaves OPS's event loop a quarter idle between fsyncs).
 run signal --url "http://127.0.0.1:$ops_port" --concurrency 256 "${fleet_cpu[@]}"
+# Twice the connections: ×256 still leaves the machine ~15% idle, all three processes waiting on
+# the two fsyncs at once (OPS's key commit, then the engine's); more signals then share each.
+run signal --url "http://127.0.0.1:$ops_port" --concurrency 512 "${fleet_cpu[@]}"
 # The signal rows send UUIDv7 keys, whose time OPS puts first in the client order id; this one sends
 # opaque keys, whose ids are hashes and land on random pages of the engine's B-trees.
 run signal --url "http://127.0.0.1:$ops_port" --concurrency 256 --keys opaque "${fleet_cpu[@]}"
