@@ -15,8 +15,7 @@ final class HTTPIdleTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandle
     typealias OutboundOut = HTTPServerResponsePart
 
     private let idleTimeout: TimeAmount
-    private var requestsInProgress = 0
-    private var isRequestBeingRead = false
+    private var requests = HTTPRequestTally()
     private var lastActive = NIODeadline.now()
     private var timer: Scheduled<Void>?
 
@@ -46,23 +45,12 @@ final class HTTPIdleTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         lastActive = context.eventLoop.now
-        switch unwrapInboundIn(data) {
-        case .head:
-            requestsInProgress += 1
-            isRequestBeingRead = true
-        case .body:
-            break
-        case .end:
-            isRequestBeingRead = false
-        }
+        requests.read(unwrapInboundIn(data))
         context.fireChannelRead(data)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data) {
-            requestsInProgress -= 1
-            if requestsInProgress == 0 { lastActive = context.eventLoop.now }
-        }
+        if requests.wrote(unwrapOutboundIn(data)), requests.outstanding == 0 { lastActive = context.eventLoop.now }
         context.write(data, promise: promise)
     }
 
@@ -83,7 +71,7 @@ final class HTTPIdleTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     private func timeoutFired(context: ChannelHandlerContext) {
         guard context.channel.isActive else { return }
-        if requestsInProgress > 0 && !isRequestBeingRead {
+        if requests.outstanding > 0 && !requests.isRequestBeingRead {
             // An answer is being prepared: look again one timeout after it is written.
             schedule(context: context, at: context.eventLoop.now + idleTimeout)
         } else if context.eventLoop.now >= lastActive + idleTimeout {

@@ -21,30 +21,20 @@ final class HTTPReadAheadHandler: ChannelDuplexHandler, RemovableChannelHandler 
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
-    /// Requests whose head has arrived and whose answer's end has not been written.
-    private var outstanding = 0
-    private var isRequestBeingRead = false
+    private var requests = HTTPRequestTally()
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head:
-            outstanding += 1
-            isRequestBeingRead = true
-        case .body:
-            break
-        case .end:
-            isRequestBeingRead = false
-        }
+        requests.read(unwrapInboundIn(data))
         context.fireChannelRead(data)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
         context.fireChannelReadComplete()
-        if outstanding == 1 && !isRequestBeingRead && context.channel.isActive { context.read() }
+        if requests.outstanding == 1 && !requests.isRequestBeingRead && context.channel.isActive { context.read() }
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data), outstanding > 0 { outstanding -= 1 }
+        requests.wrote(unwrapOutboundIn(data))
         context.write(data, promise: promise)
     }
 }
