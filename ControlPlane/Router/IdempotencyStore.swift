@@ -86,27 +86,24 @@ final class IdempotencyStore {
 
     /// Inserts into the open transaction; durable once a later `commit()`'s ticket is.
     func insert(_ entry: Entry) throws(StorageError) {
-        if !database.isInTransaction { try database.begin() }
-        try database.statement(
-            "INSERT INTO idempotency (key, body_hash, client_order_id, model, engine_id, created_ns) VALUES (?,?,?,?,?,?)"
-        )
-        .bind(1, entry.key).bind(2, entry.bodyHash).bind(3, entry.clientOrderID).bind(4, entry.model)
-        .bind(5, entry.engineID).bind(6, entry.createdUnixNanos)
-        .run()
+        try run(Self.insertSQL, entry)
     }
 
     /// As `insert`, unless the key is already there (then nothing changes); true when inserted.
     func insertIfAbsent(_ entry: Entry) throws(StorageError) -> Bool {
-        if !database.isInTransaction { try database.begin() }
-        try database.statement(
-            """
-            INSERT INTO idempotency (key, body_hash, client_order_id, model, engine_id, created_ns)
-            VALUES (?,?,?,?,?,?) ON CONFLICT(key) DO NOTHING
-            """
-        )
-        .bind(1, entry.key).bind(2, entry.bodyHash).bind(3, entry.clientOrderID).bind(4, entry.model)
-        .bind(5, entry.engineID).bind(6, entry.createdUnixNanos)
-        .run()
+        try run(Self.insertIfAbsentSQL, entry)
         return database.changes == 1
+    }
+
+    private static let insertSQL =
+        "INSERT INTO idempotency (key, body_hash, client_order_id, model, engine_id, created_ns) VALUES (?,?,?,?,?,?)"
+    private static let insertIfAbsentSQL = insertSQL + " ON CONFLICT(key) DO NOTHING"
+
+    private func run(_ sql: String, _ entry: Entry) throws(StorageError) {
+        if !database.isInTransaction { try database.begin() }
+        try database.statement(sql)
+            .bind(1, entry.key).bind(2, entry.bodyHash).bind(3, entry.clientOrderID).bind(4, entry.model)
+            .bind(5, entry.engineID).bind(6, entry.createdUnixNanos)
+            .run()
     }
 }
