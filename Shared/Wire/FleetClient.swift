@@ -74,10 +74,7 @@ public final class FleetClient: Sendable {
             handshake.fail(error)
             throw RPCStatus.unavailable("cannot connect to \(host):\(port): \(error)")
         }
-        let timeout = eventLoop.scheduleTask(in: configuration.connectTimeout) {
-            channel.close(promise: nil)
-        }
-        defer { timeout.cancel() }
+        closeUnlessDone(channel, when: handshake.futureResult, within: configuration.connectTimeout)
         do {
             let identity = try await handshake.futureResult.get()
             return FleetClient(channel: channel, serverID: identity.serverID, venue: identity.venue)
@@ -88,6 +85,17 @@ public final class FleetClient: Sendable {
             try? await channel.close()
             throw RPCStatus.unavailable("handshake with \(host):\(port) failed: \(error)")
         }
+    }
+
+    /// Closes `channel` unless `future` completes within `timeout`. The timer is cancelled on the
+    /// loop, by the completion itself: cancelled by the connecting task once it resumed, it cut
+    /// links that had authenticated whenever that task's executor was busy for longer than the
+    /// timeout (seen in the test suite, with blocking tests holding the cooperative pool).
+    static func closeUnlessDone<Value: Sendable>(
+        _ channel: any Channel, when future: EventLoopFuture<Value>, within timeout: TimeAmount
+    ) {
+        let timer = channel.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+        future.whenComplete { _ in timer.cancel() }
     }
 
     public var isActive: Bool { channel.isActive }
