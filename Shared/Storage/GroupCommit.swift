@@ -204,13 +204,16 @@ public final class GroupCommit: Sendable {
     /// Syncs until every issued ticket is durable: each pass covers all the commits made while the
     /// previous fsync ran, which is what makes the batches grow with the load.
     private func syncLoop() {
+        // One lines' buffer for every round of this run: made afresh each round, it grew from
+        // empty by doubling through every batch's audit.
+        var lineBuffer: [UInt8] = []
         while true {
             let (target, files, appends) = state.withLock { state in
                 var appends: [Append] = []
                 swap(&appends, &state.appends)
                 return (state.issued, state.files.map(\.descriptor), appends)
             }
-            writeLines(appends)
+            writeLines(appends, buffer: &lineBuffer)
             var failure: StorageError?
             if syncEnabled {
                 for (index, descriptor) in files.enumerated() where fdatasync(descriptor) != 0 {
@@ -258,9 +261,8 @@ public final class GroupCommit: Sendable {
 
     /// Renders queued lines and writes them in order: one `write(2)` per run of lines for the same
     /// log (a batch's audit and the heartbeat notes behind it go out together).
-    private func writeLines(_ appends: [Append]) {
+    private func writeLines(_ appends: [Append], buffer bytes: inout [UInt8]) {
         var start = 0
-        var bytes: [UInt8] = []
         while start < appends.count {
             let log = appends[start].log
             var end = start

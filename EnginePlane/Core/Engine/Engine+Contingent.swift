@@ -172,9 +172,17 @@ extension Engine {
     /// its take-profit (its stop-loss stays held, now armed); an entry that closed without filling
     /// cancels its exits.
     func settleContingents() async throws(EngineError) {
+        // Plain orders never need settling. Checked here, before the work's own function: an
+        // async function's frame (~4 KB there) is allocated whenever it is called.
+        guard !open.contingentIDs.isEmpty else { return }
+        try await settleContingentGroups()
+    }
+
+    @inline(never)
+    private func settleContingentGroups() async throws(EngineError) {
         // A member with any fill ends its group: the others are cancelled. Filled members have left
         // the open set, so the groups are found from the members still open.
-        let contingent = open.contingent  // plain orders never need settling
+        let contingent = open.contingent
         guard !contingent.isEmpty else { return }
         let groups = Set(contingent.map(\.ocoGroup).filter { !$0.isEmpty })
         for group in groups.sorted() {

@@ -30,24 +30,14 @@ extension Engine {
 
     /// `submit` up to its last write; the caller then waits for it to be durable.
     func submitWritten(_ command: SubmitCommand) async throws(EngineError) -> SubmitOutcome {
+        // What this function keeps across its awaits is its task frame, allocated per order: the
+        // rare paths and the lookups are functions of their own (5.5 KB here before, which took a
+        // malloc of its own in the task allocator for every order).
         try validate(command)
-        if sending[command.clientOrderID] != nil {
-            // The first submission is still on its way to the venue: wait for its answer.
-            await withCheckedContinuation { continuation in
-                // Checked again here: the first submission may have finished while this suspended.
-                if sending[command.clientOrderID] != nil {
-                    sending[command.clientOrderID]?.append(continuation)
-                } else {
-                    continuation.resume()
-                }
-            }
-        }
+        if sending[command.clientOrderID] != nil { await waitForSubmission(of: command.clientOrderID) }
         switch try admit(command) {
         case .known(let existing):
-            // A retry of an order whose submission outcome is unknown: ask the venue now, never resend.
-            if existing.status == .pendingSubmit { try await resolvePending(existing) }
-            return SubmitOutcome(
-                order: try order(command.clientOrderID) ?? existing, duplicate: true, legs: try legs(of: existing))
+            return try await duplicate(of: existing)
         case .refused(let order):
             return SubmitOutcome(order: order, duplicate: false)
         case .recorded(let order, let hasLegs):
@@ -56,10 +46,39 @@ extension Engine {
                 defer { for waiter in sending.removeValue(forKey: order.clientOrderID) ?? [] { waiter.resume() } }
                 try await send(order.clientOrderID)
             }
-            return SubmitOutcome(
-                order: try self.order(order.clientOrderID) ?? order, duplicate: false,
-                legs: hasLegs ? try self.legs(of: order) : [])  // no lookups for the plain orders
+            return try outcome(of: order, hasLegs: hasLegs)
         }
+    }
+
+    /// The first submission of this client order id is still on its way to the venue: waits for
+    /// its answer.
+    @inline(never)
+    private func waitForSubmission(of clientOrderID: String) async {
+        await withCheckedContinuation { continuation in
+            // Checked again here: the first submission may have finished while this suspended.
+            if sending[clientOrderID] != nil {
+                sending[clientOrderID]?.append(continuation)
+            } else {
+                continuation.resume()
+            }
+        }
+    }
+
+    /// A retry of a known order. One whose submission outcome is unknown is asked about at the
+    /// venue now, never resent.
+    @inline(never)
+    private func duplicate(of existing: OrderRecord) async throws(EngineError) -> SubmitOutcome {
+        if existing.status == .pendingSubmit { try await resolvePending(existing) }
+        return SubmitOutcome(
+            order: try order(existing.clientOrderID) ?? existing, duplicate: true, legs: try legs(of: existing))
+    }
+
+    /// A recorded order as it stands now, with its legs (no lookups for the plain orders).
+    @inline(never)
+    private func outcome(of order: OrderRecord, hasLegs: Bool) throws(EngineError) -> SubmitOutcome {
+        SubmitOutcome(
+            order: try self.order(order.clientOrderID) ?? order, duplicate: false,
+            legs: hasLegs ? try legs(of: order) : [])
     }
 
     /// What `admit` did with a command.
@@ -152,9 +171,10 @@ extension Engine {
     /// `gates`: also take a rate token and ask the breaker — only for an order about to leave.
     func riskVerdict(for order: OrderRecord, quote: Quote?, gates: Bool) -> RiskRails.Verdict {
         let openSameSide = open.openQuantity(order.instrument, order.side, excluding: order.clientOrderID)
-        let marks = self.marks
+        // The quotes as they are (`marks` would build a dictionary of mids per order).
+        let quotes = venue.quotes()
         func exposure(_ instrument: InstrumentID, _ lot: PositionLot) -> Fixed {
-            lot.quantity.magnitude.multiplied(by: marks[instrument] ?? lot.averagePrice) ?? .max
+            lot.quantity.magnitude.multiplied(by: quotes[instrument]?.mid ?? lot.averagePrice) ?? .max
         }
         let gross = portfolio.positions.reduce(Fixed.zero) { sum, entry in sum + exposure(entry.key, entry.value) }
         let position = portfolio.position(order.instrument)
@@ -199,8 +219,29 @@ extension Engine {
         // The intent must be durable before the request leaves, unless the venue's record of the
         // order is written in the ledger's transaction after it (paper): then both commit together.
         if !venueSharesTransaction { try await durable() }
-        // Looked up again: other work ran on the actor while the intent was being synced.
-        guard let order = open[clientOrderID], order.status == .pendingSubmit else { return }
+        guard let request = venueRequest(for: clientOrderID) else { return }
+        do {
+            let report = try await venue.submit(request)
+            recordVenueOutcome(success: true)
+            try apply(report)
+        } catch let error as VenueError {
+            recordVenueOutcome(success: error.kind == .rejected || error.kind == .notFound)
+            try resolveFailedSubmit(clientOrderID: clientOrderID, error: error)
+        } catch let error as EngineError {
+            throw error
+        } catch {
+            throw EngineError(.internalError, "\(error)")
+        }
+        try commitAndPublish()
+        try await settleContingents()
+    }
+
+    /// The request for an order still waiting to be sent; nil once it is not (looked up again:
+    /// other work ran on the actor while the intent was being synced). Not inlined: its locals
+    /// would otherwise live in `send`'s task frame.
+    @inline(never)
+    private func venueRequest(for clientOrderID: String) -> VenueOrderRequest? {
+        guard let order = open[clientOrderID], order.status == .pendingSubmit else { return nil }
         // An emulated stop that fired goes out as what it turns into; a native one as itself.
         let sendType: OrderType =
             !emulated(order.type)
@@ -214,20 +255,7 @@ extension Engine {
             request.trailingOffset = order.trailingOffset
             request.trailingBps = order.trailingBps
         }
-        do {
-            let report = try await venue.submit(request)
-            recordVenueOutcome(success: true)
-            try apply(report)
-        } catch let error as VenueError {
-            recordVenueOutcome(success: error.kind == .rejected || error.kind == .notFound)
-            try resolveFailedSubmit(clientOrderID: order.clientOrderID, error: error)
-        } catch let error as EngineError {
-            throw error
-        } catch {
-            throw EngineError(.internalError, "\(error)")
-        }
-        try commitAndPublish()
-        try await settleContingents()
+        return request
     }
 
     /// True when the engine holds and fires this type itself because the venue lacks it.
