@@ -59,6 +59,16 @@ public final class PnLBook: Sendable {
         var wins: Int64 = 0
         var losses: Int64 = 0
         var lots: [String: PositionLot] = [:]
+
+        /// One fill, in place: its lot, the realized PnL, and a win or loss when it closed some.
+        mutating func record(symbol: String, side: Side, quantity: Fixed, price: Fixed, realized: Fixed) {
+            let gross = lots[symbol, default: PositionLot()].apply(side: side, quantity: quantity, price: price)
+            self.realized += realized
+            fills += 1
+            if !gross.isZero {
+                if realized.isPositive { wins += 1 } else { losses += 1 }
+            }
+        }
     }
 
     struct EngineBook {
@@ -117,13 +127,14 @@ public final class PnLBook: Sendable {
 
     public func apply(engineID: String, event: Fleet_V1_Event) {
         engines.withLock { books in
-            guard var book = books[engineID] else { return }
-            if book.syncing {
-                book.buffer.append(event)
+            // Mutated where it is stored: a copy taken out of the dictionary and put back made
+            // every fill copy the engine's model table and the model's lots (copy-on-write).
+            guard let index = books.index(forKey: engineID) else { return }
+            if books.values[index].syncing {
+                books.values[index].buffer.append(event)
             } else {
-                Self.apply(event, to: &book)
+                Self.apply(event, to: &books.values[index])
             }
-            books[engineID] = book
         }
     }
 
@@ -138,16 +149,10 @@ public final class PnLBook: Sendable {
             guard event.seq > book.lastSeq else { return }
             book.lastSeq = event.seq
             guard let side: Side = fill.side == .buy ? .buy : fill.side == .sell ? .sell : nil else { return }
-            var model = book.models[fill.model] ?? ModelBook()
-            let gross = model.lots[fill.symbol, default: PositionLot()].apply(
-                side: side, quantity: Fixed(units: fill.quantityE8), price: Fixed(units: fill.priceE8))
             let realized = Fixed(units: fill.realizedPnlE8)
-            model.realized += realized
-            model.fills += 1
-            if !gross.isZero {
-                if realized.isPositive { model.wins += 1 } else { model.losses += 1 }
-            }
-            book.models[fill.model] = model
+            book.models[fill.model, default: ModelBook()].record(
+                symbol: fill.symbol, side: side, quantity: Fixed(units: fill.quantityE8),
+                price: Fixed(units: fill.priceE8), realized: realized)
         case .order, .risk:
             if event.seq > book.lastSeq { book.lastSeq = event.seq }
         case .none:

@@ -32,6 +32,7 @@ struct FlatJSONObject {
 
     init(parsing bytes: [UInt8]) throws(Problem) {
         var reader = Reader(bytes: bytes)
+        members.reserveCapacity(8)  // a signal's fields, in one allocation instead of four
         reader.skipWhitespace()
         guard reader.peek() == UInt8(ascii: "{") else {
             // Tell "valid JSON, wrong shape" from "not JSON" as the API's errors do.

@@ -30,14 +30,13 @@ public struct Signal: Sendable, Hashable {
     /// are read as exact decimals.
     public static func parse(json body: [UInt8]) throws(SignalError) -> Signal {
         let fields = try SignalFields(json: body)
-        func string(_ key: String) throws(SignalError) -> String? { fields.strings[key] }
-        func decimal(_ key: String) throws(SignalError) -> Fixed? {
-            guard let value = fields.decimals[key] else { return nil }
+        func positive(_ value: Fixed?, _ key: String) throws(SignalError) -> Fixed? {
+            guard let value else { return nil }
             guard value.isPositive else { throw SignalError.malformed("'\(key)' must be positive") }
             return value
         }
 
-        guard let symbol = try string("symbol") else {
+        guard let symbol = fields.symbol else {
             throw SignalError.malformed("'symbol' is required (SYMBOL.VENUE)")
         }
         let instrument: InstrumentID
@@ -47,27 +46,27 @@ public struct Signal: Sendable, Hashable {
             case .missingVenue, .badSymbol: throw SignalError.malformed(error.description)
             }
         }
-        guard let sideText = try string("side"), let side = Side(rawValue: sideText.uppercased()) else {
+        guard let sideText = fields.side, let side = Side(rawValue: sideText.uppercased()) else {
             throw SignalError.malformed("'side' must be BUY or SELL")
         }
-        let typeText = try string("type") ?? "MARKET"
+        let typeText = fields.type ?? "MARKET"
         guard let type = OrderType(rawValue: typeText.uppercased()), type == .market || type == .limit else {
             throw SignalError.malformed("'type' must be MARKET or LIMIT")
         }
-        let quantity = try decimal("quantity")
-        let quote = try decimal("quote")
+        let quantity = try positive(fields.quantity, "quantity")
+        let quote = try positive(fields.quote, "quote")
         guard (quantity == nil) != (quote == nil) else {
             throw SignalError.malformed("give exactly one of 'quantity' or 'quote'")
         }
-        let limitPrice = try decimal("limit_price")
+        let limitPrice = try positive(fields.limitPrice, "limit_price")
         switch type {
         case .limit where limitPrice == nil: throw SignalError.malformed("a LIMIT signal needs 'limit_price'")
         case .market where limitPrice != nil: throw SignalError.malformed("a MARKET signal takes no 'limit_price'")
         default: break
         }
-        let strategy = try string("strategy") ?? "default"
-        let model = try string("model")
-        for (name, value) in [("strategy", strategy), ("model", model ?? "m")] {
+        let strategy = fields.strategy ?? "default"
+        let model = fields.model
+        func checkName(_ name: String, _ value: String) throws(SignalError) {
             guard (1...64).contains(value.utf8.count),
                 value.utf8.allSatisfy({
                     ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 45 || $0 == 95
@@ -77,6 +76,8 @@ public struct Signal: Sendable, Hashable {
                 throw SignalError.malformed("'\(name)' must be 1-64 characters of A-Z a-z 0-9 - _ .")
             }
         }
+        try checkName("strategy", strategy)
+        if let model { try checkName("model", model) }
         return Signal(
             instrument: instrument, side: side, type: type, quantity: quantity, quote: quote, limitPrice: limitPrice,
             strategy: strategy, model: model)
@@ -113,8 +114,16 @@ public struct SignalError: Error, CustomStringConvertible, Equatable {
 /// nothing else — an unknown field is refused rather than ignored (a typo such as "qty" must not
 /// turn into a default).
 private struct SignalFields {
-    var strings: [String: String] = [:]
-    var decimals: [String: Fixed] = [:]
+    // Plain optionals, not dictionaries by name: two dictionaries cost two allocations and a hash
+    // per field for every signal.
+    var symbol: String?
+    var side: String?
+    var type: String?
+    var strategy: String?
+    var model: String?
+    var quantity: Fixed?
+    var quote: Fixed?
+    var limitPrice: Fixed?
 
     init(json body: [UInt8]) throws(SignalError) {
         let object: FlatJSONObject
@@ -124,29 +133,37 @@ private struct SignalFields {
             case .notJSON(let offset): throw SignalError.malformed("the body is not valid JSON (at byte \(offset))")
             }
         }
+        // A repeated field: the last one counts (a null clears it).
         for (name, value) in object.members {
             switch name {
-            case "symbol", "side", "type", "strategy", "model":
-                switch value {
-                case .null: strings[name] = nil
-                case .string(let text): strings[name] = text
-                case .number, .other: throw SignalError.malformed("'\(name)' must be a string")
-                }
-            case "quantity", "quote", "limit_price":
-                let text: String
-                switch value {
-                case .null:
-                    decimals[name] = nil
-                    continue
-                case .string(let value), .number(let value): text = value
-                case .other: throw SignalError.malformed("'\(name)' must be a decimal number or string")
-                }
-                do { decimals[name] = try Fixed(parsing: text) } catch {
-                    throw SignalError.malformed("'\(name)': \(error)")
-                }
-            default:
-                throw SignalError.malformed("unknown field '\(name)'")
+            case "symbol": symbol = try Self.string(name, value)
+            case "side": side = try Self.string(name, value)
+            case "type": type = try Self.string(name, value)
+            case "strategy": strategy = try Self.string(name, value)
+            case "model": model = try Self.string(name, value)
+            case "quantity": quantity = try Self.decimal(name, value)
+            case "quote": quote = try Self.decimal(name, value)
+            case "limit_price": limitPrice = try Self.decimal(name, value)
+            default: throw SignalError.malformed("unknown field '\(name)'")
             }
         }
+    }
+
+    private static func string(_ name: String, _ value: FlatJSONObject.Value) throws(SignalError) -> String? {
+        switch value {
+        case .null: return nil
+        case .string(let text): return text
+        case .number, .other: throw SignalError.malformed("'\(name)' must be a string")
+        }
+    }
+
+    private static func decimal(_ name: String, _ value: FlatJSONObject.Value) throws(SignalError) -> Fixed? {
+        let text: String
+        switch value {
+        case .null: return nil
+        case .string(let value), .number(let value): text = value
+        case .other: throw SignalError.malformed("'\(name)' must be a decimal number or string")
+        }
+        do { return try Fixed(parsing: text) } catch { throw SignalError.malformed("'\(name)': \(error)") }
     }
 }

@@ -91,7 +91,7 @@ public actor SignalRouter {
         }
         let bodyHash = Digest.hex(Digest.sha256(body))
         let now = clock()
-        let digest = Digest.sha256(Array("signal\u{0}\(key)\u{0}\(now / keyLifetimeNanosOrOne)".utf8))
+        let digest = Digest.sha256(utf8: "signal\u{0}\(key)\u{0}\(now / keyLifetimeNanosOrOne)")
         let draw =
             Double(UInt64(digest[0]) << 24 | UInt64(digest[1]) << 16 | UInt64(digest[2]) << 8 | UInt64(digest[3]))
             / Double(UInt64(1) << 32)

@@ -86,6 +86,14 @@ func tokensEqual(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
     return difference == 0
 }
 
+/// `tokensEqual` for a token as the request's header gives it, without copying it into an array.
+func tokensEqual(_ sent: String, _ token: [UInt8]) -> Bool {
+    guard sent.utf8.count == token.count else { return false }
+    var difference: UInt8 = 0
+    for (byte, expected) in zip(sent.utf8, token) { difference |= byte ^ expected }
+    return difference == 0
+}
+
 /// JSON bodies: `Encodable` values as `application/json`.
 func jsonResponse(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
     let encoder = JSONEncoder()

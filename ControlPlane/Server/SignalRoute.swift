@@ -37,7 +37,7 @@ struct SignalRoute: Sendable {
 
     /// The answer to a request refused before it is read: a wrong token, a body too large.
     private func refusal(token sent: String?, tooLarge: Bool) -> (HTTPResponse.Status, [UInt8])? {
-        guard let sent, tokensEqual(Array(sent.utf8), token) else {
+        guard let sent, tokensEqual(sent, token) else {
             let error = APIError.unauthorized()
             return (error.status, error.jsonBody())
         }

@@ -97,7 +97,9 @@ final class SignalRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
                     status: HTTPResponseStatus(statusCode: status.code, reasonPhrase: status.reasonPhrase),
                     headers: headers)
                 context.write(handler.wrapOutboundOut(.head(responseHead)), promise: nil)
-                context.write(handler.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: json)))), promise: nil)
+                var body = context.channel.allocator.buffer(capacity: json.count)
+                body.writeBytes(json)
+                context.write(handler.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
                 if closeAfter {
                     // After the answer has left: a close now would drop what is still queued.
                     context.writeAndFlush(handler.wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
@@ -112,8 +114,16 @@ final class SignalRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// A header's value as swift-http-types gives it to the router: repeated fields joined by ", ".
+    /// A walk over the fields: `headers[name]` made an array per lookup, two per signal.
     static func field(_ name: HTTPField.Name, in headers: HTTPHeaders) -> String? {
-        let values = headers[name.canonicalName]
-        return values.count <= 1 ? values.first : values.joined(separator: ", ")
+        let wanted = name.canonicalName.utf8  // lower case
+        var found: String?
+        for (fieldName, value) in headers where fieldName.utf8.count == wanted.count {
+            let same = zip(fieldName.utf8, wanted).allSatisfy { byte, lower in
+                (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte) == lower
+            }
+            if same { found = found.map { $0 + ", " + value } ?? value }
+        }
+        return found
     }
 }

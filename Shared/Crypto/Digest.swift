@@ -27,12 +27,21 @@ public enum Digest {
 
     /// SHA-256 of `data`: 32 bytes.
     public static func sha256(_ data: [UInt8]) -> [UInt8] {
+        data.withUnsafeBytes { sha256(bytes: $0) }
+    }
+
+    /// SHA-256 of `text`'s UTF-8, without copying it into an array first.
+    public static func sha256(utf8 text: String) -> [UInt8] {
+        var text = text
+        return text.withUTF8 { sha256(bytes: UnsafeRawBufferPointer($0)) }
+    }
+
+    private static func sha256(bytes: UnsafeRawBufferPointer) -> [UInt8] {
         precondition(ready, "libgcrypt is older than the version this was built against")
-        var out = [UInt8](repeating: 0, count: 32)
-        data.withUnsafeBytes { bytes in
-            gcry_md_hash_buffer(Int32(GCRY_MD_SHA256.rawValue), &out, bytes.baseAddress, bytes.count)
+        return [UInt8](unsafeUninitializedCapacity: 32) { out, count in
+            gcry_md_hash_buffer(Int32(GCRY_MD_SHA256.rawValue), out.baseAddress, bytes.baseAddress, bytes.count)
+            count = 32
         }
-        return out
     }
 
     /// `count` bytes from the kernel's CSPRNG (`SystemRandomNumberGenerator` is getrandom(2) on Linux).
@@ -55,13 +64,22 @@ public enum Digest {
 
     /// Lower-case hex.
     public static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0f)])
+        // Written straight into the String's storage: one allocation (three before, with the
+        // digits table and a byte array, twice per keyed signal).
+        String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+            bytes.withUnsafeBufferPointer { bytes in
+                for (index, byte) in bytes.enumerated() {
+                    out[2 * index] = hexDigit(byte >> 4)
+                    out[2 * index + 1] = hexDigit(byte & 0x0f)
+                }
+            }
+            return bytes.count * 2
         }
-        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The lower-case hex digit of a value below 16.
+    @inlinable
+    public static func hexDigit(_ nibble: UInt8) -> UInt8 {
+        nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
     }
 }

@@ -104,6 +104,20 @@ struct SignalRouterTests {
         #expect(elsewhere.clientOrderID == ids[0], "an OPS without the key's record derives the same id")
     }
 
+    @Test func keyedIdsAreTheSameInEveryVersion() async throws {
+        // A retry through an OPS that lost its state (or was upgraded) must derive the id the first
+        // attempt had: these are the ids every version so far gave these keys in this window.
+        let router = try SignalRouter(
+            weights: weights, statePath: path(), clock: { 1_700_000_000_000_000_000 })
+        let timed = try await router.route(
+            signal, idempotencyKey: "018fffff-ffff-7abc-8def-0123456789ab", body: Array("{}".utf8),
+            engineFor: { _ in "e1" })
+        #expect(timed.clientOrderID == "s-018fffffffff60771c7ca0fbfc166514")
+        let opaque = try await router.route(
+            signal, idempotencyKey: "bench-run-1", body: Array("{}".utf8), engineFor: { _ in "e1" })
+        #expect(opaque.clientOrderID == "s-32686f8bc64c8ffcfebf1e24")
+    }
+
     @Test func otherKeysGetHashedIds() async throws {
         let keys = [
             UUID().uuidString,  // version 4

@@ -95,6 +95,19 @@ struct SignalRouteTests {
         connection.send(Self.post(Self.body, key: "after-errors"))
         #expect(try HTTPAnswers.read(1, from: connection)[0].status == 200)
         #expect(fleet.metric("paper-1", #"orders_submitted_total{venue="PAPER",model="m"}"#) == 1)
+
+        // Header names in any case; a repeated key header counts as its values joined by ", ", as
+        // the router reads it: the joined form sent once is then a retry of the same signal.
+        let repeated = Self.post(Self.body).replacingOccurrences(
+            of: "\r\n\r\n", with: "\r\nx-idempotency-key: rep\r\nX-IDEMPOTENCY-KEY: eat\r\n\r\n")
+        connection.send(repeated.replacingOccurrences(of: "X-OPS-TOKEN", with: "x-ops-token"))
+        let first = try #require(jsonObject(try HTTPAnswers.read(1, from: connection)[0].body))
+        connection.send(Self.post(Self.body, key: "rep, eat"))
+        let retry = try #require(jsonObject(try HTTPAnswers.read(1, from: connection)[0].body))
+        #expect(first["duplicate"] as? Bool == false)
+        #expect(retry["duplicate"] as? Bool == true)
+        #expect(retry["client_order_id"] as? String == first["client_order_id"] as? String)
+        #expect(fleet.metric("paper-1", #"orders_submitted_total{venue="PAPER",model="m"}"#) == 2)
     }
 
     @Test func connectionCloseAndTheIdleTimeoutHoldForSignals() throws {
