@@ -210,16 +210,16 @@ struct SignalRouterTests {
         // OPS gives the router its HTTP event loop, so that routing a signal costs no thread hop.
         let executor = MarkedQueueExecutor()
         let router = try SignalRouter(weights: weights, statePath: path(), executor: executor)
-        var onExecutor: [Bool] = []
+        let onExecutor = Mutex<[Bool]>([])
         _ = try await router.route(signal, idempotencyKey: "k", body: Array("{}".utf8)) { _ in
-            onExecutor.append(executor.isCurrent)
+            onExecutor.withLock { $0.append(executor.isCurrent) }
             return "e1"
         }
         _ = try await router.route(signal, idempotencyKey: nil, body: []) { _ in
-            onExecutor.append(executor.isCurrent)
+            onExecutor.withLock { $0.append(executor.isCurrent) }
             return "e1"
         }
-        #expect(onExecutor == [true, true])
+        #expect(onExecutor.withLock { $0 } == [true, true])
     }
 }
 
