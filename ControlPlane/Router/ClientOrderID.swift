@@ -37,12 +37,7 @@ enum ClientOrderID {
                 out[index] = Digest.hexDigit(UInt8(truncatingIfNeeded: value >> shift) & 0x0f)
                 index += 1
             }
-            for byte in bytes {
-                out[index] = Digest.hexDigit(byte >> 4)
-                out[index + 1] = Digest.hexDigit(byte & 0x0f)
-                index += 2
-            }
-            return index
+            return bytes.withUnsafeBufferPointer { Digest.writeHex($0, into: out, at: index) }
         }
     }
 

@@ -70,7 +70,7 @@ struct TokenMiddleware<Context: RequestContext>: RouterMiddleware {
         case .get, .head, .options:
             return try await next(request, context)
         default:
-            guard let sent = request.headers[SignalRoute.tokenField], tokensEqual(Array(sent.utf8), token) else {
+            guard let sent = request.headers[SignalRoute.tokenField], tokensEqual(sent, token) else {
                 throw APIError.unauthorized()
             }
             return try await next(request, context)
@@ -79,14 +79,6 @@ struct TokenMiddleware<Context: RequestContext>: RouterMiddleware {
 }
 
 /// Compares in time that does not depend on where the first difference is.
-func tokensEqual(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
-    guard lhs.count == rhs.count else { return false }
-    var difference: UInt8 = 0
-    for index in lhs.indices { difference |= lhs[index] ^ rhs[index] }
-    return difference == 0
-}
-
-/// `tokensEqual` for a token as the request's header gives it, without copying it into an array.
 func tokensEqual(_ sent: String, _ token: [UInt8]) -> Bool {
     guard sent.utf8.count == token.count else { return false }
     var difference: UInt8 = 0

@@ -67,14 +67,21 @@ public enum Digest {
         // Written straight into the String's storage: one allocation (three before, with the
         // digits table and a byte array, twice per keyed signal).
         String(unsafeUninitializedCapacity: bytes.count * 2) { out in
-            bytes.withUnsafeBufferPointer { bytes in
-                for (index, byte) in bytes.enumerated() {
-                    out[2 * index] = hexDigit(byte >> 4)
-                    out[2 * index + 1] = hexDigit(byte & 0x0f)
-                }
-            }
-            return bytes.count * 2
+            bytes.withUnsafeBufferPointer { writeHex($0, into: out, at: 0) }
         }
+    }
+
+    /// Writes lower-case hex of `bytes` into `out` from `start`; returns the index after it.
+    public static func writeHex(
+        _ bytes: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>, at start: Int
+    ) -> Int {
+        var index = start
+        for byte in bytes {
+            out[index] = hexDigit(byte >> 4)
+            out[index + 1] = hexDigit(byte & 0x0f)
+            index += 2
+        }
+        return index
     }
 
     /// The lower-case hex digit of a value below 16.
